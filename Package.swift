@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Release builds drop exclusivity checks on the numeric hot paths; debug builds keep every check.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "alphaedit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "alphaedit", targets: ["alphaedit"]),
+        .library(name: "Linalg", targets: ["Linalg"]),
+        .library(name: "Transformer", targets: ["Transformer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C libraries, wrapped once
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+
+        // MARK: Libraries
+        .target(name: "Linalg", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Transformer", dependencies: ["Linalg"], swiftSettings: numericSettings),
+
+        // MARK: Command-line tools
+        .executableTarget(
+            name: "alphaedit",
+            dependencies: [
+                "Transformer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "alphaedit-bench",
+            dependencies: [
+                "Linalg", "Transformer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/alphaedit-bench",
+            swiftSettings: numericSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
+        .testTarget(name: "alphaeditTests", dependencies: ["alphaedit"]),
+    ]
+)
