@@ -13,9 +13,11 @@ let package = Package(
         .executable(name: "alphaedit", targets: ["alphaedit"]),
         .library(name: "Linalg", targets: ["Linalg"]),
         .library(name: "Transformer", targets: ["Transformer"]),
+        .library(name: "Editing", targets: ["Editing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: C libraries, wrapped once
@@ -33,12 +35,17 @@ let package = Package(
         // MARK: Libraries
         .target(name: "Linalg", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
         .target(name: "Transformer", dependencies: ["Linalg"], swiftSettings: numericSettings),
+        .target(
+            name: "Editing",
+            dependencies: ["Transformer", "Linalg", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: numericSettings
+        ),
 
         // MARK: Command-line tools
         .executableTarget(
             name: "alphaedit",
             dependencies: [
-                "Transformer",
+                "Transformer", "Editing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +62,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
+        .testTarget(name: "EditingTests", dependencies: ["Editing"]),
         .testTarget(name: "alphaeditTests", dependencies: ["alphaedit"]),
     ]
 )

@@ -1,0 +1,171 @@
+import Foundation
+import Linalg
+import Transformer
+
+/// Everything `alphaedit edit` needs.
+public struct EditJobConfiguration: Sendable {
+    public var modelDirectory: URL
+    public var hparamsFile: URL
+    public var requestsFile: URL
+    public var outputDirectory: URL
+    public var algorithm: EditAlgorithm = .alphaedit
+    /// Text standing in for `mom2_dataset` when statistics must be computed.
+    public var corpus: URL?
+    public var statsDirectory: URL
+    /// A previous run's `alphaedit-state.safetensors`, to continue sequential editing.
+    public var stateFile: URL?
+    /// Requests per batch (nil: all in one batch).
+    public var batchSize: Int?
+    public var contextTemplatesFile: URL?
+    /// Seed of the sampled context templates (when no file is given).
+    public var templateSeed: UInt64 = 0
+    /// Replace a non-empty output directory.
+    public var overwrite = false
+
+    public init(modelDirectory: URL, hparamsFile: URL, requestsFile: URL, outputDirectory: URL, statsDirectory: URL) {
+        self.modelDirectory = modelDirectory
+        self.hparamsFile = hparamsFile
+        self.requestsFile = requestsFile
+        self.outputDirectory = outputDirectory
+        self.statsDirectory = statsDirectory
+    }
+}
+
+/// One line of `edits.jsonl`.
+public struct EditRecord: Sendable, Codable {
+    public var caseID: Int
+    public var batch: Int
+    public var prompt: String
+    public var subject: String
+    public var targetNew: String
+    public var targetTrue: String?
+    public var before: [String: TargetScore]
+    public var after: [String: TargetScore]
+
+    enum CodingKeys: String, CodingKey {
+        case caseID = "case_id", batch, prompt, subject, targetNew = "target_new", targetTrue = "target_true", before, after
+    }
+}
+
+/// What an edit job produced.
+public struct EditJobSummary: Sendable {
+    public var outputDirectory: URL
+    public var records: [EditRecord]
+    public var nullSpaceDimensions: [Int: Int]
+    public var batches: Int
+}
+
+/// `alphaedit edit`: validate every input, then statistics → projectors → sequential batches →
+/// a Hugging Face checkpoint, the deltas, the state and the edit log, written to a temporary
+/// directory and renamed into place.
+public struct EditJob: Sendable {
+    public let configuration: EditJobConfiguration
+    let hparams: EditHyperParameters
+    let requests: [EditRequest]
+    let config: ModelConfig
+    let templatesFromFile: ContextTemplates?
+
+    /// Reads and checks the small inputs; nothing heavy is loaded and nothing is written.
+    public init(_ configuration: EditJobConfiguration) throws {
+        self.configuration = configuration
+        hparams = try EditHyperParameters.load(file: configuration.hparamsFile, algorithm: configuration.algorithm)
+        requests = try EditRequest.load(file: configuration.requestsFile)
+        config = try ModelConfig.load(directory: configuration.modelDirectory)
+        try ModelLayout.validate(hparams, config: config, path: configuration.hparamsFile.path)
+        templatesFromFile = try configuration.contextTemplatesFile.map { try ContextTemplates.load(file: $0) }
+        if let batchSize = configuration.batchSize, batchSize < 1 {
+            throw EditJobError.invalidState(path: "--batch-size", reason: "must be at least 1")
+        }
+        try Self.checkOutput(configuration.outputDirectory, overwrite: configuration.overwrite)
+    }
+
+    static func checkOutput(_ url: URL, overwrite: Bool) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return }
+        let contents = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? ["?"]
+        if !isDirectory.boolValue || (!contents.isEmpty && !overwrite) { throw EditJobError.outputExists(path: url.path) }
+    }
+
+    public func run(events: EditEventHandler = { _ in }) throws -> EditJobSummary {
+        let c = configuration
+        events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
+        let checkpoint = try Checkpoint(directory: c.modelDirectory)
+        var model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
+        let tokenizer = try Tokenizer(directory: c.modelDirectory)
+        let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
+        for (i, request) in requests.enumerated() where TargetScorer(model: model, tokenizer: tokenizer).targetIDs(request.targetNew).isEmpty {
+            throw EditJobError.emptyTarget(request: i, target: request.targetNew)
+        }
+
+        // Sequential state: continued from a file, or made from the statistics.
+        var state: EditState
+        var nullSpace: [Int: Int] = [:]
+        if let stateFile = c.stateFile {
+            state = try EditState.read(from: stateFile, algorithm: c.algorithm, layers: hparams.layers, model: fingerprint)
+            if let file = templatesFromFile, file != state.templates {
+                throw EditJobError.invalidState(path: stateFile.path, reason: "holds other context templates than --context-templates; leave the flag out to continue with the state's")
+            }
+            events(.note("continuing from \(stateFile.path) after \(state.editCount) edits"))
+        } else {
+            let corpus = try c.corpus.map { try Corpus(url: $0) }
+            let statsJob = StatisticsJob(model: model, tokenizer: tokenizer, modelFingerprint: fingerprint,
+                                         modelName: c.modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
+                                         statsDirectory: c.statsDirectory, corpus: corpus)
+            let stats = try statsJob.run(events: events)
+            let templates = templatesFromFile ?? ContextTemplates.sample(model: model, tokenizer: tokenizer, seed: c.templateSeed)
+            switch c.algorithm {
+            case .alphaedit:
+                let projectors = try ProjectorJob(statistics: statsJob, threshold: hparams.nullspaceThreshold ?? 0.02).run(stats: stats, events: events)
+                for p in projectors { nullSpace[p.layer] = p.nullSpaceDimension }
+                state = EditState(algorithm: .alphaedit, layers: hparams.layers, projectors: projectors.map(\.matrix), secondMoments: [],
+                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
+            case .memit:
+                state = EditState(algorithm: .memit, layers: hparams.layers, projectors: [], secondMoments: stats.map(\.secondMoment),
+                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
+            }
+        }
+
+        let scorer = { (model: TransformerModel) -> [[String: TargetScore]] in
+            let s = TargetScorer(model: model, tokenizer: tokenizer)
+            let new = s.score(requests.map { ($0.filledPrompt, $0.targetNew) })
+            let old = s.score(requests.compactMap { r in r.targetTrue.map { (r.filledPrompt, $0) } })
+            var oldIterator = old.makeIterator()
+            return zip(requests, new).map { request, score in
+                var entry = ["target_new": score]
+                if request.targetTrue != nil { entry["target_true"] = oldIterator.next()! }
+                return entry
+            }
+        }
+        events(.stage("scoring the requests before editing"))
+        let before = scorer(model)
+
+        let original = model.weights
+        let batchSize = c.batchSize ?? requests.count
+        let batches = stride(from: 0, to: requests.count, by: batchSize).map { Array(requests[$0..<min($0 + batchSize, requests.count)]) }
+        let editor = BatchEditor(tokenizer: tokenizer, hparams: hparams)
+        var batchOfRequest: [Int] = []
+        for (b, batch) in batches.enumerated() {
+            events(.stage("batch \(b + 1)/\(batches.count): \(batch.count) edits"))
+            _ = try editor.apply(batch, to: &model, state: &state) { message in
+                if message.hasPrefix("targets "), let counts = message.dropFirst(8).split(separator: "/").map({ Int($0) }) as [Int?]?,
+                   counts.count == 2, let done = counts[0], let total = counts[1] {
+                    events(.progress(done: done, total: total, detail: "targets"))
+                } else {
+                    events(.note(message))
+                }
+            }
+            batchOfRequest += Array(repeating: b, count: batch.count)
+        }
+        events(.stage("scoring the requests after editing"))
+        let after = scorer(model)
+        let records = requests.enumerated().map { i, r in
+            EditRecord(caseID: r.caseID, batch: batchOfRequest[i], prompt: r.prompt, subject: r.subject, targetNew: r.targetNew,
+                       targetTrue: r.targetTrue, before: before[i], after: after[i])
+        }
+        events(.stage("writing \(c.outputDirectory.path)"))
+        try EditOutput(model: model, original: original, checkpoint: checkpoint, sourceDirectory: c.modelDirectory,
+                       baseFingerprint: fingerprint, layers: hparams.layers)
+            .write(to: c.outputDirectory, state: state, hparams: hparams, records: records, overwrite: c.overwrite)
+        return EditJobSummary(outputDirectory: c.outputDirectory, records: records, nullSpaceDimensions: nullSpace, batches: batches.count)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Linalg
+import Transformer
+
+/// The output directory of an edit: checkpoint, deltas, state and log, assembled in a temporary
+/// directory beside the destination and renamed into place.
+struct EditOutput {
+    let model: TransformerModel
+    let original: ModelWeights
+    let checkpoint: Checkpoint
+    let sourceDirectory: URL
+    let baseFingerprint: String
+    let layers: [Int]
+
+    static let deltasFile = "alphaedit-deltas.safetensors"
+    static let stateFile = "alphaedit-state.safetensors"
+    static let logFile = "edits.jsonl"
+    /// Files copied unchanged from the input model directory when present.
+    static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+                                 "special_tokens_map.json", "vocab.json", "merges.txt"]
+
+    func write(to destination: URL, state: EditState, hparams: EditHyperParameters, records: [EditRecord], overwrite: Bool) throws {
+        let fm = FileManager.default
+        let parent = destination.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let staging = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+        do {
+            try writeContents(into: staging, state: state, hparams: hparams, records: records)
+            if fm.fileExists(atPath: destination.path) {
+                guard overwrite else { throw EditJobError.outputExists(path: destination.path) }
+                try fm.removeItem(at: destination)
+            }
+            try fm.moveItem(at: staging, to: destination)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+    }
+
+    private func writeContents(into directory: URL, state: EditState, hparams: EditHyperParameters, records: [EditRecord]) throws {
+        let fm = FileManager.default
+        for name in Self.companionFiles {
+            let source = sourceDirectory.appendingPathComponent(name)
+            if fm.fileExists(atPath: source.path) { try fm.copyItem(at: source, to: directory.appendingPathComponent(name)) }
+        }
+        // Checkpoint: every tensor copied in its dtype and shard, the edited weights replaced.
+        var writer = try CheckpointWriter(copying: checkpoint)
+        var metadata = writer.metadata
+        metadata[ModelFingerprint.baseModelKey] = baseFingerprint
+        metadata["alphaedit.edits"] = String(state.editCount)
+        writer.metadata = metadata
+        var deltas = SafetensorsWriter(metadata: ["format": "alphaedit-deltas", "version": "1",
+                                                  "algorithm": state.algorithm.rawValue, "edits": String(state.editCount),
+                                                  ModelFingerprint.baseModelKey: baseFingerprint])
+        for layer in layers {
+            let name = bindingName(layer: layer)
+            let edited = model.weights.blocks[layer].mlp.down.weight
+            let before = original.blocks[layer].mlp.down.weight
+            let stored = try checkpoint.info(checkpointName(name))
+            try writer.replace(name: checkpointName(name), floats: edited.elements)
+            try deltas.add(name: checkpointName(name), floats: (edited - before).elements, shape: stored.shape)
+        }
+        try writer.write(to: directory)
+        try deltas.write(to: directory.appendingPathComponent(Self.deltasFile))
+        try state.write(to: directory.appendingPathComponent(Self.stateFile), hparams: hparams)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var log = Data()
+        for record in records {
+            log.append(try encoder.encode(record))
+            log.append(0x0A)
+        }
+        try log.write(to: directory.appendingPathComponent(Self.logFile))
+    }
+
+    /// The canonical name of layer l's down-projection weight.
+    func bindingName(layer: Int) -> String {
+        ModuleNames(config: model.config).downProjection(layer) + ".weight"
+    }
+
+    /// The name the input checkpoint stores it under (GPT-2 files may omit `transformer.`).
+    func checkpointName(_ canonical: String) -> String {
+        if checkpoint.contains(canonical) { return canonical }
+        let type = model.config.modelType
+        return checkpoint.tensorNames.first { type.canonicalTensorName($0) == canonical } ?? canonical
+    }
+}
+

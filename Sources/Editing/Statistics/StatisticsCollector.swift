@@ -1,0 +1,83 @@
+import Foundation
+import Linalg
+import Transformer
+
+/// Runs a corpus through the model and accumulates the second moment of the MLP keys of the
+/// edit layers (spec §2): each sample tokenised on its own (special tokens as the tokenizer adds
+/// them, truncated to the model's context), every real token counted, padding excluded.
+public struct StatisticsCollector: Sendable {
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let layers: [Int]
+    /// Tokens per forward pass (the official 3 × context length).
+    public var batchTokens: Int
+    /// Samples per sorting window (the official DataLoader batch of 100).
+    public var windowSize = 100
+
+    public init(model: TransformerModel, tokenizer: Tokenizer, layers: [Int]) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.layers = layers
+        self.batchTokens = 3 * Self.maxLength(model.config)
+    }
+
+    /// The truncation length of the official `layer_stats`: n_positions / max_position_embeddings,
+    /// 4096 for Mistral (or its sliding window) and Qwen2.
+    public static func maxLength(_ config: ModelConfig) -> Int {
+        switch config.modelType {
+        case .mistral: return config.slidingWindow ?? 4096
+        case .qwen2: return min(config.maxPositions, 4096)
+        default: return config.maxPositions
+        }
+    }
+
+    /// Accumulates samples `order[start..<end]` of `corpus` into `statistics` (one per layer).
+    /// - Parameter progress: called after each window with (samples done, tokens done).
+    public func accumulate(corpus: Corpus, order: [Int], range: Range<Int>, into statistics: inout [LayerStatistics],
+                           progress: (Int, Int) -> Void = { _, _ in }) {
+        let maxLength = Self.maxLength(model.config)
+        var start = range.lowerBound
+        var tokens = 0
+        while start < range.upperBound {
+            let end = min(start + windowSize, range.upperBound)
+            var sequences = order[start..<end].map { Array(tokenizer.encode(corpus.samples[$0]).prefix(maxLength)) }
+            // Longest first, as the official length_collation; empty samples end the window.
+            sequences.sort { $0.count > $1.count }
+            if let firstEmpty = sequences.firstIndex(where: { $0.isEmpty }) { sequences.removeSubrange(firstEmpty...) }
+            var batchStart = 0
+            while batchStart < sequences.count {
+                let width = sequences[batchStart].count
+                let count = max(1, min(sequences.count - batchStart, batchTokens / max(width, 1)))
+                let batch = Array(sequences[batchStart..<(batchStart + count)])
+                add(batch, into: &statistics)
+                tokens += batch.reduce(0) { $0 + $1.count }
+                batchStart += count
+            }
+            for i in statistics.indices { statistics[i].samples += end - start }
+            start = end
+            progress(start - range.lowerBound, tokens)
+        }
+    }
+
+    /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated.
+    func add(_ sequences: [[Int]], into statistics: inout [LayerStatistics]) {
+        let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let points = Set(layers.map { HookPoint.mlpDownInput($0) })
+        let (result, _) = model.forward(batch, hooks: Hooks(capture: points, stopAfterBlock: layers.max()!))
+        let real = batch.mask.enumerated().filter(\.element).map(\.offset)
+        for (i, layer) in layers.enumerated() {
+            let all = result.captured[.mlpDownInput(layer)]!
+            let keys: Matrix<Float>
+            if real.count == all.rows {
+                keys = all
+            } else {
+                var packed = Matrix<Float>(rows: real.count, cols: all.cols, repeating: 0)
+                for (r, row) in real.enumerated() {
+                    for c in 0..<all.cols { packed.elements[r * all.cols + c] = all.elements[row * all.cols + c] }
+                }
+                keys = packed
+            }
+            statistics[i].accumulate(keys: keys)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Linalg
+
+/// The closed-form weight updates, in key-major form Δ `[d0, d1]` (added to W̃; spec §7–8).
+public enum WeightUpdate {
+    /// AlphaEdit: Δ = (P·(K·Kᵀ + C) + L2·I)⁻¹ · (P·K)·Rᵀ.
+    ///
+    /// The official code solves this in float32 with a general LU; alphaedit forms the system and
+    /// solves it by LU in float64, then rounds Δ to float32 (the result is the exact solution of the
+    /// same system; float32 rounding of the official solve sits near 1e-5 relative).
+    /// - Parameters:
+    ///   - keys: K `[d0, N]`.
+    ///   - residuals: R `[d1, N]`.
+    ///   - projector: P `[d0, d0]`.
+    ///   - cache: C `[d0, d0]`, keys of earlier batches (Σ K Kᵀ).
+    /// - Complexity: O(d0³) for the solve.
+    public static func alphaEdit(keys: Matrix<Float>, residuals: Matrix<Float>, projector: Matrix<Float>,
+                                 cache: Matrix<Float>, l2: Double) throws -> Matrix<Float> {
+        let k = Matrix<Double>(keys), r = Matrix<Double>(residuals), p = Matrix<Double>(projector)
+        let d0 = k.rows
+        var kkt = matmul(k, k, transposeB: true)       // K·Kᵀ
+        kkt += Matrix<Double>(cache)
+        var a = matmul(p, kkt)                         // P·(K·Kᵀ + C)
+        for i in 0..<d0 { a.elements[i * d0 + i] += l2 }
+        let b = matmul(matmul(p, k), r, transposeB: true)  // (P·K)·Rᵀ
+        return Matrix<Float>(try solve(a, b))
+    }
+
+    /// MEMIT: Δ = (λ·C0 + K·Kᵀ)⁻¹ · K · Rᵀ, in float64 as the official code, rounded to float32.
+    /// With `cache` (MEMIT_seq), C is added to the system matrix.
+    public static func memit(keys: Matrix<Float>, residuals: Matrix<Float>, secondMoment: Matrix<Double>,
+                             updateWeight lambda: Double, cache: Matrix<Float>? = nil) throws -> (delta: Matrix<Float>, adjustedKeys: Matrix<Double>) {
+        let k = Matrix<Double>(keys), r = Matrix<Double>(residuals)
+        var a = secondMoment.scaled(by: lambda)
+        a += matmul(k, k, transposeB: true)
+        if let cache { a += Matrix<Double>(cache) }
+        let adjusted = try solve(a, k)                 // adj_k [d0, N]
+        return (Matrix<Float>(matmul(adjusted, r, transposeB: true)), adjusted)
+    }
+}

@@ -1,0 +1,93 @@
+internal import COpenBLAS
+
+// Internal: the typed LAPACKE calls. All of them use column-major layout, so LAPACKE passes
+// them straight to LAPACK without transposed copies; callers arrange their row-major buffers
+// accordingly (a row-major A is a column-major Aᵀ). Each returns LAPACK's `info`.
+
+@inline(__always)
+func lapackChar(_ c: Character) -> CChar {
+    CChar(c.asciiValue!)
+}
+
+enum LAPACKKernel {
+    /// LU factorisation with partial pivoting of the column-major n×n `a`; `ipiv` gets n pivots.
+    static func getrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
+        switch S.scalarKind {
+        case .float32: LAPACKE_sgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f32(a), cInt(n), ipiv)
+        case .float64: LAPACKE_dgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f64(a), cInt(n), ipiv)
+        }
+    }
+
+    /// Solves op(A)·X = B with the factors from `getrf`; B is column-major n×nrhs.
+    static func getrs<S: LinalgScalar>(
+        transpose: Bool, n: Int, nrhs: Int, lu: UnsafePointer<S>, ipiv: UnsafePointer<Int32>,
+        b: UnsafeMutablePointer<S>
+    ) -> Int32 {
+        let trans = lapackChar(transpose ? "T" : "N")
+        switch S.scalarKind {
+        case .float32:
+            return LAPACKE_sgetrs(LAPACK_COL_MAJOR, trans, cInt(n), cInt(nrhs), S.f32(lu), cInt(n), ipiv, S.f32(b), cInt(n))
+        case .float64:
+            return LAPACKE_dgetrs(LAPACK_COL_MAJOR, trans, cInt(n), cInt(nrhs), S.f64(lu), cInt(n), ipiv, S.f64(b), cInt(n))
+        }
+    }
+
+    /// Inverse from the `getrf` factors, in place.
+    static func getri<S: LinalgScalar>(n: Int, lu: UnsafeMutablePointer<S>, ipiv: UnsafePointer<Int32>) -> Int32 {
+        switch S.scalarKind {
+        case .float32: LAPACKE_sgetri(LAPACK_COL_MAJOR, cInt(n), S.f32(lu), cInt(n), ipiv)
+        case .float64: LAPACKE_dgetri(LAPACK_COL_MAJOR, cInt(n), S.f64(lu), cInt(n), ipiv)
+        }
+    }
+
+    /// The 1-norm (largest absolute column sum) of the column-major n×n `a`.
+    static func oneNorm<S: LinalgScalar>(n: Int, a: UnsafePointer<S>) -> Double {
+        switch S.scalarKind {
+        case .float32: Double(LAPACKE_slange(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), cInt(n), S.f32(a), cInt(n)))
+        case .float64: LAPACKE_dlange(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), cInt(n), S.f64(a), cInt(n))
+        }
+    }
+
+    /// Estimated reciprocal condition number (1-norm) from the `getrf` factors.
+    static func gecon<S: LinalgScalar>(n: Int, lu: UnsafePointer<S>, oneNorm: Double, rcond: inout Double) -> Int32 {
+        switch S.scalarKind {
+        case .float32:
+            var r: Float = 0
+            let info = LAPACKE_sgecon(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), S.f32(lu), cInt(n), Float(oneNorm), &r)
+            rcond = Double(r)
+            return info
+        case .float64:
+            return LAPACKE_dgecon(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), S.f64(lu), cInt(n), oneNorm, &rcond)
+        }
+    }
+
+    /// Cholesky factorisation of the lower triangle of the column-major n×n `a`, in place.
+    static func potrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>) -> Int32 {
+        switch S.scalarKind {
+        case .float32: LAPACKE_spotrf(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), S.f32(a), cInt(n))
+        case .float64: LAPACKE_dpotrf(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), S.f64(a), cInt(n))
+        }
+    }
+
+    /// Solves A·X = B with the lower Cholesky factor from `potrf`; B is column-major n×nrhs.
+    static func potrs<S: LinalgScalar>(n: Int, nrhs: Int, factor: UnsafePointer<S>, b: UnsafeMutablePointer<S>) -> Int32 {
+        switch S.scalarKind {
+        case .float32:
+            LAPACKE_spotrs(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), cInt(nrhs), S.f32(factor), cInt(n), S.f32(b), cInt(n))
+        case .float64:
+            LAPACKE_dpotrs(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), cInt(nrhs), S.f64(factor), cInt(n), S.f64(b), cInt(n))
+        }
+    }
+
+    /// dsyevd on the lower triangle of the column-major n×n `a` (eigenvalues ascending into
+    /// `w`; with `vectors`, `a` is overwritten by the orthonormal eigenvectors, column j for
+    /// w[j]). `lwork == -1` / `liwork == -1` is LAPACK's workspace query: the optimal sizes come
+    /// back in `work[0]` (a Double) and `iwork[0]`.
+    static func dsyevd(
+        vectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
+        work: UnsafeMutablePointer<Double>, lwork: Int, iwork: UnsafeMutablePointer<Int32>, liwork: Int
+    ) -> Int32 {
+        LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, lapackChar(vectors ? "V" : "N"), lapackChar("L"),
+                            cInt(n), a, cInt(n), w, work, cInt(lwork, "lwork"), iwork, cInt(liwork, "liwork"))
+    }
+}

@@ -1,0 +1,74 @@
+// Gram accumulation of Float samples into a Double accumulator: the statistics pass keeps its
+// running second moment in float64 while the model runs in float32.
+//
+// Precision choice: the batch product XᵀX is computed in float32 (sgemm/ssyrk, at the
+// machine's SGEMM rate), then converted and added to C in float64. The float32 rounding is
+// confined to one batch (relative error about n·2⁻²⁴ for n samples, typically much less with
+// blocked summation); the float64 accumulation makes sure that error does not grow with the
+// number of batches, which is what dominates a pass over millions of tokens. The alternative,
+// widening X to Double and calling dsyrk, is about 2× slower and needs a Double copy of X.
+
+/// The tile of C (`tile × tile` floats of scratch) computed per BLAS call.
+let mixedGramTile = 512
+
+/// C += alpha·XᵀX with X in `Float` and C in `Double`, keeping C exactly symmetric.
+///
+/// XᵀX is computed tile by tile in float32 (ssyrk on diagonal tiles, sgemm off the diagonal,
+/// upper triangle only), and each tile is added to C in float64; then the upper triangle is
+/// copied onto the lower one. Scratch memory is one 512×512 `Float` tile, not d×d.
+/// - Parameters:
+///   - x: `n × d` in `Float`, one sample per row.
+///   - c: `d × d` in `Double`, symmetric on entry (only its upper triangle is read).
+///   - alpha: scale applied in `Double` to the float32 XᵀX before adding.
+/// - Precondition: `c` is `d × d`.
+/// - Complexity: O(n·d²) float32 flops (n·d² for the triangle) plus O(d²) float64 adds.
+public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, alpha: Double = 1) {
+    let d = x.cols
+    let n = x.rows
+    precondition(c.rows == d && c.cols == d,
+                 "accumulateGram: c is \(c.shape), but x is \(x.shape) so XᵀX is \(d)×\(d)")
+    if d == 0 || n == 0 { return }
+    let tile = min(mixedGramTile, d)
+    var scratch = [Float](repeating: 0, count: tile * tile)
+    x.elements.withUnsafeBufferPointer { xp in
+        c.elements.withUnsafeMutableBufferPointer { cp in
+            scratch.withUnsafeMutableBufferPointer { gp in
+                let xBase = xp.baseAddress!
+                let cBase = cp.baseAddress!
+                let g = gp.baseAddress!
+                var i0 = 0
+                while i0 < d {
+                    let bi = min(tile, d - i0)
+                    // Diagonal tile: upper triangle of X[:, i0..<i0+bi]ᵀ X[:, i0..<i0+bi].
+                    BLASKernel.syrkUpper(trans: true, n: bi, k: n, alpha: 1, a: xBase + i0, lda: d,
+                                         beta: 0, c: g, ldc: bi)
+                    for i in 0..<bi {
+                        let cRow = cBase + (i0 + i) * d + i0
+                        let gRow = g + i * bi
+                        for j in i..<bi {
+                            cRow[j] += alpha * Double(gRow[j])
+                        }
+                    }
+                    // Tiles right of the diagonal: X[:, i0..<i0+bi]ᵀ X[:, j0..<j0+bj].
+                    var j0 = i0 + bi
+                    while j0 < d {
+                        let bj = min(tile, d - j0)
+                        BLASKernel.gemm(transA: true, transB: false, m: bi, n: bj, k: n,
+                                        alpha: 1, a: xBase + i0, lda: d, b: xBase + j0, ldb: d,
+                                        beta: 0, c: g, ldc: bj)
+                        for i in 0..<bi {
+                            let cRow = cBase + (i0 + i) * d + j0
+                            let gRow = g + i * bj
+                            for j in 0..<bj {
+                                cRow[j] += alpha * Double(gRow[j])
+                            }
+                        }
+                        j0 += bj
+                    }
+                    i0 += bi
+                }
+                mirrorUpperToLower(n: d, cBase)
+            }
+        }
+    }
+}

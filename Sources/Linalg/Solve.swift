@@ -1,0 +1,97 @@
+// General linear systems by LU factorisation with partial pivoting (LAPACK getrf/getrs).
+//
+// Layout: a row-major A is, read column-major, Aᵀ. LAPACK factors that Aᵀ and getrs then solves
+// with trans = 'T', i.e. (Aᵀ)ᵀ·X = A·X = B, so A is never transposed in memory; only B and X
+// (n × nrhs) are.
+
+/// Solves A·X = B for X by LU factorisation with partial pivoting. A need not be symmetric.
+///
+/// After factorising, the reciprocal condition number of A is estimated (getcon, O(n²)); a
+/// matrix singular to working precision is reported rather than solved.
+/// - Parameters:
+///   - a: `n × n`.
+///   - b: `n × nrhs` right-hand sides (one per column).
+/// - Returns: X, `n × nrhs`.
+/// - Throws: ``LinalgError/notSquare(operation:shape:)``,
+///   ``LinalgError/shapeMismatch(operation:lhs:rhs:)``,
+///   ``LinalgError/nonFiniteInput(operation:)``,
+///   ``LinalgError/singularMatrix(operation:pivot:)`` (an exactly zero pivot),
+///   ``LinalgError/illConditioned(operation:reciprocalCondition:)`` (rcond below machine epsilon).
+/// - Complexity: O(n³ + n²·nrhs) (about (2/3)n³ + 2n²·nrhs flops).
+public func solve<S: LinalgScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(LinalgError) -> Matrix<S> {
+    let operation = "solve"
+    guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }
+    guard b.rows == a.rows else { throw .shapeMismatch(operation: operation, lhs: a.shape, rhs: b.shape) }
+    guard a.isFinite, b.isFinite else { throw .nonFiniteInput(operation: operation) }
+    let n = a.rows
+    let nrhs = b.cols
+    if n == 0 || nrhs == 0 { return Matrix(rows: n, cols: nrhs) }
+
+    var lu = a.elements
+    var pivots = [Int32](repeating: 0, count: n)
+    try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
+
+    var solution = b.transposed().elements      // column-major n × nrhs
+    let info = lu.withUnsafeBufferPointer { lup in
+        pivots.withUnsafeBufferPointer { pp in
+            solution.withUnsafeMutableBufferPointer { bp in
+                LAPACKKernel.getrs(transpose: true, n: n, nrhs: nrhs, lu: lup.baseAddress!,
+                                   ipiv: pp.baseAddress!, b: bp.baseAddress!)
+            }
+        }
+    }
+    if info != 0 { throw lapackFailure(info, routine: "\(operation) (getrs)") }
+    return Matrix(rows: nrhs, cols: n, elements: solution).transposed()
+}
+
+/// The inverse A⁻¹ by LU factorisation (getrf/getri). Prefer ``solve(_:_:)`` when the inverse
+/// is only multiplied by something: it is cheaper and more accurate.
+/// - Parameter a: `n × n`.
+/// - Returns: `n × n`.
+/// - Throws: as ``solve(_:_:)``.
+/// - Complexity: O(n³) (about 2n³ flops).
+public func inverse<S: LinalgScalar>(_ a: Matrix<S>) throws(LinalgError) -> Matrix<S> {
+    let operation = "inverse"
+    guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }
+    guard a.isFinite else { throw .nonFiniteInput(operation: operation) }
+    let n = a.rows
+    if n == 0 { return a }
+
+    // Column-major, the buffer is Aᵀ; getri turns it into (Aᵀ)⁻¹ = (A⁻¹)ᵀ, which read
+    // row-major is A⁻¹.
+    var lu = a.elements
+    var pivots = [Int32](repeating: 0, count: n)
+    try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
+    let info = lu.withUnsafeMutableBufferPointer { lup in
+        pivots.withUnsafeBufferPointer { pp in
+            LAPACKKernel.getri(n: n, lu: lup.baseAddress!, ipiv: pp.baseAddress!)
+        }
+    }
+    if info < 0 { throw lapackFailure(info, routine: "\(operation) (getri)") }
+    if info > 0 { throw .singularMatrix(operation: operation, pivot: Int(info) - 1) }
+    return Matrix(rows: n, cols: n, elements: lu)
+}
+
+/// Factors the column-major n×n `lu` in place (getrf) and rejects singular or numerically
+/// singular matrices.
+private func factorLU<S: LinalgScalar>(
+    n: Int, lu: inout [S], pivots: inout [Int32], operation: String
+) throws(LinalgError) {
+    let (info, norm) = lu.withUnsafeMutableBufferPointer { lup in
+        pivots.withUnsafeMutableBufferPointer { pp in
+            let norm = LAPACKKernel.oneNorm(n: n, a: lup.baseAddress!)
+            return (LAPACKKernel.getrf(n: n, a: lup.baseAddress!, ipiv: pp.baseAddress!), norm)
+        }
+    }
+    if info < 0 { throw lapackFailure(info, routine: "\(operation) (getrf)") }
+    if info > 0 { throw .singularMatrix(operation: operation, pivot: Int(info) - 1) }
+
+    var rcond = 0.0
+    let conInfo = lu.withUnsafeBufferPointer { lup in
+        LAPACKKernel.gecon(n: n, lu: lup.baseAddress!, oneNorm: norm, rcond: &rcond)
+    }
+    if conInfo < 0 { throw lapackFailure(conInfo, routine: "\(operation) (gecon)") }
+    if !(rcond >= Double(S.ulpOfOne)) {
+        throw .illConditioned(operation: operation, reciprocalCondition: rcond)
+    }
+}

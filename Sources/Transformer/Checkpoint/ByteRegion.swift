@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if _endian(big)
+#error("safetensors data is little-endian; the zero-copy readers assume a little-endian host")
+#endif
+
+/// Immutable bytes that stay valid, at a fixed address, for the lifetime of the object: either a
+/// read-only private memory mapping of a file (unmapped in `deinit`) or a private heap copy.
+///
+/// `@unchecked Sendable`: the bytes are never written after `init`. A mapping reflects the file,
+/// so another process truncating the file while it is mapped makes reads fault (SIGBUS), as with
+/// every mmap-based reader; files are written by rename (see `AtomicFile`), which never does that.
+final class ByteRegion: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    private let release: Release
+
+    private enum Release {
+        case unmap
+        case deallocate
+    }
+
+    /// Maps the regular file at `path` read-only.
+    /// - Throws: `SafetensorsError.cannotOpen` or `.notARegularFile`.
+    init(mapping path: String) throws(SafetensorsError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotOpen(file: path, reason: ByteRegion.systemError()) }
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw .cannotOpen(file: path, reason: ByteRegion.systemError()) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile(file: path) }
+        let size = Int(status.st_size)
+        if size == 0 {
+            // mmap rejects length 0; an empty region is enough to report "file too short".
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
+            bytes = UnsafeRawBufferPointer(start: storage, count: 0)
+            release = .deallocate
+            return
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
+              base != UnsafeMutableRawPointer(bitPattern: -1) else {   // MAP_FAILED
+            throw .cannotOpen(file: path, reason: "mmap: " + ByteRegion.systemError())
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+        release = .unmap
+    }
+
+    /// A private copy of `source`, 16-byte aligned.
+    init(copying source: UnsafeRawBufferPointer) {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(source.count, 1), alignment: 16)
+        if let from = source.baseAddress, source.count > 0 {
+            storage.copyMemory(from: from, byteCount: source.count)
+        }
+        bytes = UnsafeRawBufferPointer(start: storage, count: source.count)
+        release = .deallocate
+    }
+
+    /// True if the region is a memory mapping of a file (rather than a heap copy).
+    var isMapped: Bool {
+        if case .unmap = release { return true }
+        return false
+    }
+
+    deinit {
+        let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress!)
+        switch release {
+        case .unmap: munmap(base, bytes.count)
+        case .deallocate: base.deallocate()
+        }
+    }
+
+    static func systemError(_ code: Int32 = errno) -> String {
+        String(cString: strerror(code))
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Linalg
+
+/// Next-token cross-entropy over logits, forward and gradient side by side.
+public enum CrossEntropy {
+    /// log-softmax of one row of logits.
+    public static func logSoftmax(_ logits: ArraySlice<Float>) -> [Float] {
+        let maximum = logits.max() ?? 0
+        var sum: Float = 0
+        for x in logits { sum += expf(x - maximum) }
+        let logSum = maximum + logf(sum)
+        return logits.map { $0 - logSum }
+    }
+
+    /// The mean negative log-likelihood of `targets` and its gradient.
+    /// - Parameters:
+    ///   - logits: `[N, V]`.
+    ///   - targets: `[N]`: the token row r should predict, or nil to ignore row r.
+    ///   - weights: optional per-row weights of the mean (default: 1 / number of targets).
+    /// - Returns: the loss and dLoss/dLogits `[N, V]` (zero on ignored rows).
+    public static func meanNLL(logits: Matrix<Float>, targets: [Int?], weights: [Float]? = nil) -> (loss: Float, dLogits: Matrix<Float>) {
+        precondition(targets.count == logits.rows)
+        let v = logits.cols
+        let counted = targets.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        var dLogits = Matrix<Float>(rows: logits.rows, cols: v, repeating: 0)
+        guard counted > 0 else { return (0, dLogits) }
+        var loss: Double = 0
+        logits.elements.withUnsafeBufferPointer { ls in
+            dLogits.elements.withUnsafeMutableBufferPointer { ds in
+                for r in 0..<logits.rows {
+                    guard let target = targets[r] else { continue }
+                    precondition(target >= 0 && target < v, "target \(target) outside the vocabulary")
+                    let weight = weights?[r] ?? 1 / Float(counted)
+                    let base = r * v
+                    var maximum = -Float.infinity
+                    for c in 0..<v { maximum = max(maximum, ls[base + c]) }
+                    var sum: Float = 0
+                    for c in 0..<v { sum += expf(ls[base + c] - maximum) }
+                    let logSum = maximum + logf(sum)
+                    loss += Double(weight) * Double(logSum - ls[base + target])
+                    for c in 0..<v { ds[base + c] = weight * expf(ls[base + c] - logSum) }
+                    ds[base + target] -= weight
+                }
+            }
+        }
+        return (Float(loss), dLogits)
+    }
+}

@@ -1,0 +1,95 @@
+import Linalg
+
+/// What a backward pass returns.
+public struct BackwardResult: Sendable {
+    /// dLoss/d(output of block l) `[B·T, d]` for the layers asked for. The gradient of a vector
+    /// added at a block output (or at the MLP output of the same block) at row r is row r of it.
+    public var blockOutputGradients: [Int: Matrix<Float>]
+    /// dLoss/d(hidden state entering the first block the forward pass ran), when asked for: with a
+    /// forward pass resumed at block l + 1, the gradient of a vector added at block l's output.
+    public var inputGradient: Matrix<Float>?
+    /// Parameter gradients, when asked for.
+    public var parameterGradients: ModelWeights?
+}
+
+extension TransformerModel {
+    /// Back-propagates dLoss/dLogits through the blocks recorded in `tape`.
+    /// - Parameters:
+    ///   - dLogits: `[B·T, V]`.
+    ///   - blockOutputs: layers whose output gradients to return; the pass stops below the lowest
+    ///     of them unless `parameterGradients` asks for everything.
+    ///   - inputGradient: back-propagate through every recorded block and return the gradient of
+    ///     the hidden state that entered the first.
+    ///   - parameterGradients: accumulate and return gradients of every parameter.
+    public func backward(_ tape: ForwardTape, dLogits: Matrix<Float>, blockOutputs: Set<Int> = [],
+                         inputGradient: Bool = false, parameterGradients: Bool = false) -> BackwardResult {
+        var gradients: ModelWeights? = parameterGradients ? weights.zeros() : nil
+        let normalization = Normalization(kind: config.normalization)
+
+        // Head: logits = ĥ·W_headᵀ (+ b)
+        let head = weights.lmHead ?? tiedHead
+        let dNormalized = head.inputGradient(dLogits)
+        if gradients != nil {
+            if weights.lmHead != nil {
+                head.accumulateParameterGradients(input: tape.finalNormOutput, gradOutput: dLogits, into: &gradients!.lmHead!)
+            } else {
+                var tied = Linear(weight: gradients!.tokenEmbedding, bias: nil, layout: .outIn)
+                gradients!.tokenEmbedding = Matrix(rows: 0, cols: 0, repeating: 0)
+                head.accumulateParameterGradients(input: tape.finalNormOutput, gradOutput: dLogits, into: &tied)
+                gradients!.tokenEmbedding = tied.weight
+            }
+        }
+        var dFinalNorm: NormWeights? = gradients?.finalNorm
+        var dHidden = normalization.backward(input: tape.finalNormInput, cache: tape.finalNormCache,
+                                             weights: weights.finalNorm, gradOutput: dNormalized, gradients: &dFinalNorm)
+        if gradients != nil { gradients!.finalNorm = dFinalNorm! }
+
+        var outputs: [Int: Matrix<Float>] = [:]
+        let throughAll = parameterGradients || inputGradient
+        let lowest = throughAll ? tape.firstBlock - 1 : (blockOutputs.min() ?? config.layerCount)
+        let runner = block
+        var l = tape.firstBlock + tape.blocks.count - 1
+        while l >= tape.firstBlock {
+            if blockOutputs.contains(l) { outputs[l] = dHidden }
+            if l <= lowest { break }
+            var blockGradients: BlockWeights? = nil
+            if gradients != nil {
+                // Move the block's accumulator out so that it is updated in place, not copied.
+                blockGradients = gradients!.blocks[l]
+                gradients!.blocks[l] = BlockWeights.placeholder
+            }
+            dHidden = runner.backward(tape: tape.blocks[l - tape.firstBlock].tape, weights: weights.blocks[l],
+                                      batch: tape.batch, gradOutput: dHidden, gradients: &blockGradients)
+            if let blockGradients { gradients!.blocks[l] = blockGradients }
+            l -= 1
+        }
+        if gradients != nil && tape.firstBlock == 0 {
+            accumulateEmbeddingGradients(tape.batch, dHidden: dHidden, into: &gradients!)
+        }
+        return BackwardResult(blockOutputGradients: outputs, inputGradient: throughAll ? dHidden : nil,
+                              parameterGradients: gradients)
+    }
+
+    /// Scatter-adds dHidden `[B·T, d]` into the token (and position) embedding gradients.
+    private func accumulateEmbeddingGradients(_ batch: TokenBatch, dHidden: Matrix<Float>, into g: inout ModelWeights) {
+        let d = config.hiddenSize
+        for r in 0..<batch.tokenCount {
+            let id = batch.ids[r], p = batch.positions[r]
+            for c in 0..<d {
+                g.tokenEmbedding.elements[id * d + c] += dHidden.elements[r * d + c]
+                if g.positionEmbedding != nil { g.positionEmbedding!.elements[p * d + c] += dHidden.elements[r * d + c] }
+            }
+        }
+    }
+}
+
+extension BlockWeights {
+    /// An empty stand-in used while a block's gradients are moved out for in-place updates.
+    static var placeholder: BlockWeights {
+        let empty = Matrix<Float>(rows: 0, cols: 0, repeating: 0)
+        let linear = Linear(weight: empty, bias: nil, layout: .outIn)
+        return BlockWeights(norm1: NormWeights(weight: empty, bias: nil), norm2: nil,
+                            attention: AttentionWeights(fusedQKV: nil, query: nil, key: nil, value: nil, output: linear),
+                            mlp: MLPWeights(up: linear, gate: nil, down: linear))
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// The `alphaedit` command line: one subcommand per job.
+@main
+struct AlphaEditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alphaedit",
+        abstract: "Edit facts in language models with AlphaEdit (null-space-constrained knowledge editing).",
+        discussion: """
+        Reads and writes Hugging Face checkpoints (config.json, *.safetensors, tokenizer.json) \
+        and runs on CPUs through OpenBLAS/LAPACK.
+        """,
+        version: AlphaEditVersion.string,
+        subcommands: [
+            EditCommand.self,
+            TokenizeCommand.self,
+            InspectCommand.self,
+        ]
+    )
+}
+
+enum AlphaEditVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Linalg
+import Testing
+@testable import Editing
+@testable import Transformer
+
+@Suite struct StatisticsTests {
+    @Test func pythonShuffleOrder() {
+        var small = Array(0..<20)
+        var random = PythonRandom(seed: 1)
+        random.shuffle(&small)
+        // python3 -c "import random; x=list(range(20)); random.Random(1).shuffle(x); print(x)"
+        #expect(small == [11, 5, 17, 19, 9, 0, 16, 1, 15, 6, 10, 13, 14, 12, 7, 3, 8, 2, 18, 4])
+        var large = Array(0..<100_000)
+        var random2 = PythonRandom(seed: 1)
+        random2.shuffle(&large)
+        #expect(Array(large.prefix(10)) == [63229, 7871, 74587, 59445, 71381, 5404, 56721, 41863, 62960, 42424])
+    }
+
+    @Test(arguments: OracleFixture.names)
+    func secondMomentMatchesTheOfficialStatistics(oracle name: String) throws {
+        let oracle = try OracleFixture(name)
+        let model = try oracle.model()
+        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
+        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        var statistics = oracle.layers.map {
+            LayerStatistics(layer: $0, width: model.config.intermediateSize,
+                            provenance: StatisticsProvenance(model: "m", module: "x", corpus: corpus.fingerprint, dtype: "float32"))
+        }
+        let order = corpus.sampleOrder(count: 2000)
+        collector.accumulate(corpus: corpus, order: order, range: 0..<order.count, into: &statistics)
+        for (i, layer) in oracle.layers.enumerated() {
+            #expect(statistics[i].samples == 2000)
+            let reference = Matrix<Double>(try oracle.symmetric("cov.L\(layer).triu"))
+            let error = statistics[i].secondMoment.relativeError(to: reference)
+            #expect(error < 1e-4, "\(name) layer \(layer): relative error \(error)")
+        }
+    }
+
+    @Test func shardsMergeToTheWhole() throws {
+        let oracle = try OracleFixture("alphaedit-oracle")
+        let model = try oracle.model()
+        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
+        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: [1])
+        let provenance = StatisticsProvenance(model: "m", module: "transformer.h.1.mlp.c_proj", corpus: "c", dtype: "float32")
+        let order = corpus.sampleOrder(count: 300)
+        var whole = [LayerStatistics(layer: 1, width: 512, provenance: provenance)]
+        var first = whole, second = whole
+        collector.accumulate(corpus: corpus, order: order, range: 0..<300, into: &whole)
+        collector.accumulate(corpus: corpus, order: order, range: 0..<100, into: &first)
+        collector.accumulate(corpus: corpus, order: order, range: 100..<300, into: &second)
+        let merged = try first[0].merged(with: second[0])
+        #expect(merged.count == whole[0].count)
+        #expect(merged.samples == 300)
+        #expect(merged.sum.relativeError(to: whole[0].sum) < 1e-12)
+    }
+}
