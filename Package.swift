@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Linalg", targets: ["Linalg"]),
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "Editing", targets: ["Editing"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,19 +41,20 @@ let package = Package(
             dependencies: ["Transformer", "Linalg", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: numericSettings
         ),
+        .target(name: "Evaluation", dependencies: ["Transformer", "Editing", "Linalg"], swiftSettings: numericSettings),
 
         // MARK: Command-line tools
         .executableTarget(
             name: "alphaedit",
             dependencies: [
-                "Transformer", "Editing",
+                "Transformer", "Editing", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "alphaedit-bench",
             dependencies: [
-                "Linalg", "Transformer",
+                "Linalg", "Transformer", "Editing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/alphaedit-bench",
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
         .testTarget(name: "EditingTests", dependencies: ["Editing"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "alphaeditTests", dependencies: ["alphaedit"]),
     ]
 )

@@ -1,0 +1,2 @@
+/// CounterFact and ZsRE metrics, reports and plots.
+public enum EvaluationModule {}

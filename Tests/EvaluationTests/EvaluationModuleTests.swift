@@ -1,0 +1,4 @@
+import Testing
+@testable import Evaluation
+
+@Test func evaluationModuleLinks() { #expect(String(describing: EvaluationModule.self) == "EvaluationModule") }
