@@ -88,30 +88,42 @@ public struct EditJob: Sendable {
 
     public func run(events: EditEventHandler = { _ in }) throws -> EditJobSummary {
         let c = configuration
-        events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
+        // Everything that can be checked cheaply is checked before the weights are loaded.
         let checkpoint = try Checkpoint(directory: c.modelDirectory)
-        var model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
         let tokenizer = try Tokenizer(directory: c.modelDirectory)
         let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
-        for (i, request) in requests.enumerated() where TargetScorer(model: model, tokenizer: tokenizer).targetIDs(request.targetNew).isEmpty {
+        for (i, request) in requests.enumerated() where TargetScorer.targetIDs(request.targetNew, tokenizer: tokenizer).isEmpty {
             throw EditJobError.emptyTarget(request: i, target: request.targetNew)
         }
+        var continued: EditState? = nil
+        var statsJob: StatisticsJob? = nil
+        if let stateFile = c.stateFile {
+            let state = try EditState.read(from: stateFile, algorithm: c.algorithm, layers: hparams.layers, model: fingerprint)
+            if let file = templatesFromFile, file != state.templates {
+                throw EditJobError.invalidState(path: stateFile.path, reason: "holds other context templates than --context-templates; leave the flag out to continue with the state's")
+            }
+            continued = state
+        } else {
+            let job = StatisticsJob(config: config, tokenizer: tokenizer, modelFingerprint: fingerprint,
+                                    modelName: c.modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
+                                    statsDirectory: c.statsDirectory, corpus: try c.corpus.map { try Corpus(url: $0) })
+            try job.validate()
+            statsJob = job
+        }
+
+        events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
+        var model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
 
         // Sequential state: continued from a file, or made from the statistics.
         var state: EditState
         var nullSpace: [Int: Int] = [:]
-        if let stateFile = c.stateFile {
-            state = try EditState.read(from: stateFile, algorithm: c.algorithm, layers: hparams.layers, model: fingerprint)
-            if let file = templatesFromFile, file != state.templates {
-                throw EditJobError.invalidState(path: stateFile.path, reason: "holds other context templates than --context-templates; leave the flag out to continue with the state's")
-            }
-            events(.note("continuing from \(stateFile.path) after \(state.editCount) edits"))
+        if let continued {
+            state = continued
+            events(.note("continuing from \(c.stateFile!.path) after \(state.editCount) edits"))
         } else {
-            let corpus = try c.corpus.map { try Corpus(url: $0) }
-            let statsJob = StatisticsJob(model: model, tokenizer: tokenizer, modelFingerprint: fingerprint,
-                                         modelName: c.modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
-                                         statsDirectory: c.statsDirectory, corpus: corpus)
-            let stats = try statsJob.run(events: events)
+            let statsJob = statsJob!
+            let loaded = model
+            let stats = try statsJob.run(model: { loaded }, events: events)
             let templates = templatesFromFile ?? ContextTemplates.sample(model: model, tokenizer: tokenizer, seed: c.templateSeed)
             switch c.algorithm {
             case .alphaedit:

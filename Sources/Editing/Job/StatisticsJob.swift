@@ -10,7 +10,7 @@ import Transformer
 /// (`….partial.safetensors`) every `checkpointInterval` samples; a killed run started again with
 /// the same inputs continues from the last checkpoint and ends with the same bytes.
 public struct StatisticsJob: Sendable {
-    public let model: TransformerModel
+    public let config: ModelConfig
     public let tokenizer: Tokenizer
     public let modelFingerprint: String
     /// Directory name under the stats directory (the model folder's name, like the official
@@ -22,9 +22,9 @@ public struct StatisticsJob: Sendable {
     public let corpus: Corpus?
     public var checkpointInterval = 1000
 
-    public init(model: TransformerModel, tokenizer: Tokenizer, modelFingerprint: String, modelName: String,
+    public init(config: ModelConfig, tokenizer: Tokenizer, modelFingerprint: String, modelName: String,
                 hparams: EditHyperParameters, statsDirectory: URL, corpus: Corpus?) {
-        self.model = model
+        self.config = config
         self.tokenizer = tokenizer
         self.modelFingerprint = modelFingerprint
         self.modelName = modelName
@@ -41,7 +41,7 @@ public struct StatisticsJob: Sendable {
     /// Samples the statistics are over: `mom2_n_samples`, at most the corpus size.
     public var sampleCount: Int { min(hparams.mom2SampleCount, corpus?.samples.count ?? hparams.mom2SampleCount) }
 
-    public func module(_ layer: Int) -> String { ModelLayout.rewriteModule(hparams, config: model.config, layer: layer) }
+    public func module(_ layer: Int) -> String { ModelLayout.rewriteModule(hparams, config: config, layer: layer) }
 
     public func url(layer: Int) -> URL {
         statsDirectory.appendingPathComponent(modelName, isDirectory: true)
@@ -69,8 +69,9 @@ public struct StatisticsJob: Sendable {
         }
     }
 
-    /// Loads the cached statistics of every layer, computing (and caching) the missing ones.
-    public func run(events: EditEventHandler = { _ in }) throws -> [LayerStatistics] {
+    /// Loads the cached statistics of every layer, computing (and caching) the missing ones with
+    /// `model()` (called only when something must be computed).
+    public func run(model: () throws -> TransformerModel, events: EditEventHandler = { _ in }) throws -> [LayerStatistics] {
         try validate()
         var result: [Int: LayerStatistics] = [:]
         var missing: [Int] = []
@@ -83,15 +84,15 @@ public struct StatisticsJob: Sendable {
             }
         }
         if !missing.isEmpty, let corpus {
-            for stats in try compute(layers: missing, corpus: corpus, events: events) { result[stats.layer] = stats }
+            for stats in try compute(layers: missing, corpus: corpus, model: try model(), events: events) { result[stats.layer] = stats }
         }
         return hparams.layers.map { result[$0]! }
     }
 
-    private func compute(layers: [Int], corpus: Corpus, events: EditEventHandler) throws -> [LayerStatistics] {
+    private func compute(layers: [Int], corpus: Corpus, model: TransformerModel, events: EditEventHandler) throws -> [LayerStatistics] {
         let order = corpus.sampleOrder(count: sampleCount)
         var statistics = layers.map {
-            LayerStatistics(layer: $0, width: model.config.intermediateSize,
+            LayerStatistics(layer: $0, width: config.intermediateSize,
                             provenance: StatisticsProvenance(model: modelFingerprint, module: module($0),
                                                              corpus: corpus.fingerprint, dtype: hparams.mom2DType))
         }

@@ -28,7 +28,9 @@ public struct TargetScorer: Sendable {
     }
 
     /// Token ids of a target continuation: `encode(target)` without a leading BOS.
-    public func targetIDs(_ target: String) -> [Int] {
+    public func targetIDs(_ target: String) -> [Int] { Self.targetIDs(target, tokenizer: tokenizer) }
+
+    public static func targetIDs(_ target: String, tokenizer: Tokenizer) -> [Int] {
         var ids = tokenizer.encode(target)
         if let first = ids.first, first == tokenizer.bosTokenID { ids.removeFirst() }
         return ids

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// Bad input gives a one-line error naming the file and the fault, a non-zero exit and no stack trace.
+@Suite struct ErrorReportingTests {
+    /// A copy of a fixture model directory that a test may damage.
+    func copyOfModel(_ name: String) throws -> URL {
+        let directory = try CLIRunner.temporaryDirectory().appendingPathComponent(name)
+        try FileManager.default.copyItem(atPath: CLIRunner.fixture("hf-reference/\(name)"), toPath: directory.path)
+        return directory
+    }
+
+    @Test func truncatedSafetensors() throws {
+        let model = try copyOfModel("gpt2")
+        let file = model.appendingPathComponent("model.safetensors")
+        let data = try Data(contentsOf: file)
+        try data.prefix(data.count / 2).write(to: file)
+        let result = try CLIRunner.run(["inspect", "--model", model.path])
+        #expect(result.isOneLineError, "\(result.stderr)")
+        #expect(result.stderr.contains("model.safetensors"))
+    }
+
+    @Test func lyingSafetensorsHeader() throws {
+        let model = try copyOfModel("gpt2")
+        let file = model.appendingPathComponent("model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: file))
+        let headerLength = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16
+        var header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
+        header = header.replacingOccurrences(of: "[512,64]", with: "[512,65]")   // wte shape lies about its bytes
+        bytes.replaceSubrange(8..<(8 + headerLength), with: Array(header.utf8))
+        try Data(bytes).write(to: file)
+        let result = try CLIRunner.run(["inspect", "--model", model.path])
+        #expect(result.isOneLineError, "\(result.stderr)")
+        #expect(result.stderr.contains("model.safetensors") && result.stderr.contains("transformer.wte.weight"), "\(result.stderr)")
+    }
+
+    @Test func unsupportedConfig() throws {
+        let model = try copyOfModel("gpt2")
+        let config = model.appendingPathComponent("config.json")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "\"model_type\": \"gpt2\"", with: "\"model_type\": \"bert\"")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let result = try CLIRunner.run(["inspect", "--model", model.path])
+        #expect(result.isOneLineError, "\(result.stderr)")
+        #expect(result.stderr.contains("config.json") && result.stderr.contains("bert") && result.stderr.contains("gpt2, gptj, llama, mistral, qwen2"))
+    }
+
+    @Test func malformedTokenizer() throws {
+        let model = try copyOfModel("llama")
+        let tokenizer = model.appendingPathComponent("tokenizer.json")
+        let data = try Data(contentsOf: tokenizer)
+        try data.prefix(1000).write(to: tokenizer)
+        let result = try CLIRunner.run(["tokenize", "--model", model.path, "Hello"])
+        #expect(result.isOneLineError, "\(result.stderr)")
+        #expect(result.stderr.contains("tokenizer.json"))
+    }
+
+    @Test func missingTensorAndWrongShapeNameTheTensor() throws {
+        let model = try copyOfModel("gpt2")
+        let config = model.appendingPathComponent("config.json")
+        // A config that asks for a third layer the checkpoint does not have.
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "\"n_layer\": 2", with: "\"n_layer\": 3")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let missing = try CLIRunner.run(["generate", "--model", model.path, "--prompt", "Hi", "--max-new-tokens", "1"])
+        #expect(missing.isOneLineError, "\(missing.stderr)")
+        #expect(missing.stderr.contains("transformer.h.2.") && missing.stderr.contains("missing"), "\(missing.stderr)")
+
+        let wide = try String(contentsOf: config, encoding: .utf8)
+            .replacingOccurrences(of: "\"n_layer\": 3", with: "\"n_layer\": 2")
+            .replacingOccurrences(of: "\"n_positions\": 128", with: "\"n_positions\": 256")
+        try wide.write(to: config, atomically: true, encoding: .utf8)
+        let shape = try CLIRunner.run(["generate", "--model", model.path, "--prompt", "Hi", "--max-new-tokens", "1"])
+        #expect(shape.isOneLineError, "\(shape.stderr)")
+        #expect(shape.stderr.contains("transformer.wpe.weight") && shape.stderr.contains("[128, 64]") && shape.stderr.contains("[256, 64]"), "\(shape.stderr)")
+    }
+
+    @Test func missingModelDirectory() throws {
+        let result = try CLIRunner.run(["inspect", "--model", "/nonexistent/model"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("/nonexistent/model"))
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages alphaedit builds against, skipping those already present.
+set -euo pipefail
+packages=(libopenblas-dev liblapacke-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all Debian packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
