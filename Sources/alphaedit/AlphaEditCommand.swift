@@ -12,9 +12,17 @@ struct AlphaEditCommand: ParsableCommand {
         """,
         version: AlphaEditVersion.string,
         subcommands: [
+            DemoCommand.self,
             EditCommand.self,
+            ExperimentCommand.self,
             TokenizeCommand.self,
             InspectCommand.self,
+            StatsCommand.self,
+            ProjectCommand.self,
+            RevertCommand.self,
+            GenerateCommand.self,
+            EvalCommand.self,
+            TrainCommand.self,
         ]
     )
 }

@@ -76,10 +76,13 @@ public struct EditJob: Sendable {
         if let batchSize = configuration.batchSize, batchSize < 1 {
             throw EditJobError.invalidState(path: "--batch-size", reason: "must be at least 1")
         }
-        try Self.checkOutput(configuration.outputDirectory, overwrite: configuration.overwrite)
+        try Self.checkOutputDirectory(configuration.outputDirectory, overwrite: configuration.overwrite)
     }
 
-    static func checkOutput(_ url: URL, overwrite: Bool) throws {
+    static func checkOutput(_ url: URL, overwrite: Bool) throws { try checkOutputDirectory(url, overwrite: overwrite) }
+
+    /// Refuses an output path that is a file, or a non-empty directory without `overwrite`.
+    public static func checkOutputDirectory(_ url: URL, overwrite: Bool) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return }
         let contents = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? ["?"]

@@ -4,13 +4,26 @@ import Transformer
 
 /// The output directory of an edit: checkpoint, deltas, state and log, assembled in a temporary
 /// directory beside the destination and renamed into place.
-struct EditOutput {
+public struct EditOutput: Sendable {
     let model: TransformerModel
     let original: ModelWeights
     let checkpoint: Checkpoint
     let sourceDirectory: URL
     let baseFingerprint: String
     let layers: [Int]
+
+    /// - Parameters:
+    ///   - model: the edited model; `original`: its weights before editing.
+    ///   - checkpoint, sourceDirectory: the input model (tensors, dtypes, sharding and companion files).
+    public init(model: TransformerModel, original: ModelWeights, checkpoint: Checkpoint, sourceDirectory: URL,
+                baseFingerprint: String, layers: [Int]) {
+        self.model = model
+        self.original = original
+        self.checkpoint = checkpoint
+        self.sourceDirectory = sourceDirectory
+        self.baseFingerprint = baseFingerprint
+        self.layers = layers
+    }
 
     static let deltasFile = "alphaedit-deltas.safetensors"
     static let stateFile = "alphaedit-state.safetensors"
@@ -19,7 +32,8 @@ struct EditOutput {
     static let companionFiles = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                                  "special_tokens_map.json", "vocab.json", "merges.txt"]
 
-    func write(to destination: URL, state: EditState, hparams: EditHyperParameters, records: [EditRecord], overwrite: Bool) throws {
+    /// Writes the directory (temporary directory beside it, then rename).
+    public func write(to destination: URL, state: EditState, hparams: EditHyperParameters, records: [EditRecord], overwrite: Bool) throws {
         let fm = FileManager.default
         let parent = destination.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)

@@ -21,6 +21,15 @@ public struct StatisticsJob: Sendable {
     /// The corpus standing in for `mom2_dataset`, if statistics may be computed.
     public let corpus: Corpus?
     public var checkpointInterval = 1000
+    /// For tests of resumption: stop as if killed (throwing `Interrupted`) right after writing
+    /// the first checkpoint at or past this many samples.
+    public var stopAfterSamples: Int? = nil
+
+    /// The pass stopped at `stopAfterSamples`; its checkpoints are on disk.
+    public struct Interrupted: Error, CustomStringConvertible {
+        public let nextSample: Int
+        public var description: String { "statistics pass stopped after checkpointing sample \(nextSample)" }
+    }
 
     public init(config: ModelConfig, tokenizer: Tokenizer, modelFingerprint: String, modelName: String,
                 hparams: EditHyperParameters, statsDirectory: URL, corpus: Corpus?) {
@@ -129,6 +138,7 @@ public struct StatisticsJob: Sendable {
                 for (i, layer) in layers.enumerated() {
                     try statistics[i].write(to: partialURL(layer: layer), extra: ["next_sample": String(start)])
                 }
+                if let stop = stopAfterSamples, start >= stop { throw Interrupted(nextSample: start) }
             }
         }
         for (i, layer) in layers.enumerated() {

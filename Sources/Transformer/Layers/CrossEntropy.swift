@@ -31,15 +31,20 @@ public enum CrossEntropy {
                     guard let target = targets[r] else { continue }
                     precondition(target >= 0 && target < v, "target \(target) outside the vocabulary")
                     let weight = weights?[r] ?? 1 / Float(counted)
-                    let base = r * v
-                    var maximum = -Float.infinity
-                    for c in 0..<v { maximum = max(maximum, ls[base + c]) }
-                    var sum: Float = 0
-                    for c in 0..<v { sum += expf(ls[base + c] - maximum) }
+                    let row = ls.baseAddress! + r * v, gradient = ds.baseAddress! + r * v
+                    // dLogits = weight·softmax(row) − weight·onehot(target), the exponentials
+                    // computed once, 16 lanes at a time.
+                    let maximum = VectorMath.maximum(row, count: v)
+                    var c = 0
+                    while c < v {
+                        VectorMath.store(VectorMath.load(row, c, v), gradient, c, v)
+                        c += VectorMath.lanes
+                    }
+                    let sum = VectorMath.exponentiate(gradient, count: v, shift: maximum)
                     let logSum = maximum + logf(sum)
-                    loss += Double(weight) * Double(logSum - ls[base + target])
-                    for c in 0..<v { ds[base + c] = weight * expf(ls[base + c] - logSum) }
-                    ds[base + target] -= weight
+                    loss += Double(weight) * Double(logSum - row[target])
+                    VectorMath.scale(gradient, count: v, by: weight / sum)
+                    gradient[target] -= weight
                 }
             }
         }

@@ -12,6 +12,11 @@ public enum WeightLayout: Sendable, Equatable {
 ///
 /// W̃ (`in × out`, the key-major weight of the AlphaEdit spec) is `weight` for `.inOut` and
 /// `weightᵀ` for `.outIn`.
+///
+/// Besides the plain `Matrix` forms, each pass has a strided form that reads or writes an
+/// `[N, out]` block at a column offset of a wider array (leading dimension `ld`): q, k and v
+/// live side by side in one `[N, q + 2·kv]` buffer, and every pass writes into buffers the
+/// caller reuses from layer to layer.
 public struct Linear: Sendable {
     /// `[out, in]` for `.outIn`, `[in, out]` for `.inOut`.
     public var weight: Matrix<Float>
@@ -42,23 +47,38 @@ public struct Linear: Sendable {
     /// - Returns: `[N, out]`.
     /// - Complexity: one GEMM, 2·N·in·out flops.
     func forward(_ x: Matrix<Float>) -> Matrix<Float> {
+        var y = Matrix<Float>.empty
+        forward(x, into: &y)
+        return y
+    }
+
+    /// y = x·W̃ + b into `y`, reusing its storage when it already has the shape `[N, out]`.
+    func forward(_ x: Matrix<Float>, into y: inout Matrix<Float>) {
+        y.reshape(rows: x.rows, cols: outFeatures)
+        forward(x, into: &y.elements, offset: 0, ld: outFeatures)
+    }
+
+    /// y = x·W̃ + b into columns `offset ..< offset + out` of the row-major `[N, ld]` array `y`.
+    func forward(_ x: Matrix<Float>, into y: inout [Float], offset: Int, ld: Int) {
         precondition(x.cols == inFeatures, "Linear: input width \(x.cols) != \(inFeatures)")
-        var y = Matrix<Float>(rows: x.rows, cols: outFeatures, repeating: 0)
         if let bias {
-            y.elements.withUnsafeMutableBufferPointer { out in
-                bias.elements.withUnsafeBufferPointer { b in
-                    for r in 0..<x.rows {
-                        let base = r * b.count
-                        for c in 0..<b.count { out[base + c] = b[c] }
-                    }
-                }
-            }
+            fillRows(&y, offset: offset, ld: ld, rows: x.rows, with: bias.elements)
         }
         BLAS.gemm(transA: false, transB: layout == .outIn, m: x.rows, n: outFeatures, k: inFeatures,
                   alpha: 1, a: x.elements, aOffset: 0, lda: x.cols,
                   b: weight.elements, bOffset: 0, ldb: weight.cols,
-                  beta: bias == nil ? 0 : 1, c: &y.elements, cOffset: 0, ldc: outFeatures)
-        return y
+                  beta: bias == nil ? 0 : 1, c: &y, cOffset: offset, ldc: ld)
+    }
+
+    /// y += x·W̃ + b: the layer's output added onto `y` `[N, out]` (a residual stream).
+    func forward(_ x: Matrix<Float>, addingInto y: inout Matrix<Float>) {
+        precondition(x.cols == inFeatures && y.rows == x.rows && y.cols == outFeatures,
+                     "Linear: adding \(x.rows)×\(outFeatures) into \(y.shape)")
+        if let bias { addToRows(&y, bias.elements) }
+        BLAS.gemm(transA: false, transB: layout == .outIn, m: x.rows, n: outFeatures, k: inFeatures,
+                  alpha: 1, a: x.elements, aOffset: 0, lda: x.cols,
+                  b: weight.elements, bOffset: 0, ldb: weight.cols,
+                  beta: 1, c: &y.elements, cOffset: 0, ldc: outFeatures)
     }
 
     // MARK: Backward
@@ -68,43 +88,116 @@ public struct Linear: Sendable {
     /// Parameter gradients are separate (`accumulateParameterGradients`), so that callers
     /// accumulate in place into their gradient tree without copying it.
     func inputGradient(_ dy: Matrix<Float>) -> Matrix<Float> {
-        var dx = Matrix<Float>(rows: dy.rows, cols: inFeatures, repeating: 0)
-        BLAS.gemm(transA: false, transB: layout == .inOut, m: dy.rows, n: inFeatures, k: outFeatures,
-                  alpha: 1, a: dy.elements, aOffset: 0, lda: dy.cols,
-                  b: weight.elements, bOffset: 0, ldb: weight.cols,
-                  beta: 0, c: &dx.elements, cOffset: 0, ldc: inFeatures)
+        var dx = Matrix<Float>.empty
+        inputGradient(dy.elements, offset: 0, ld: dy.cols, rows: dy.rows, into: &dx, accumulate: false)
         return dx
+    }
+
+    /// dX = dY·W̃ᵀ (or dX += dY·W̃ᵀ when `accumulate`), with dY the `[N, out]` block at column
+    /// `offset` of the row-major `[N, ld]` array `dy`. Without `accumulate`, `dx` is reshaped
+    /// to `[N, in]` (its storage reused when the shape matches) and overwritten.
+    func inputGradient(_ dy: [Float], offset: Int, ld: Int, rows: Int, into dx: inout Matrix<Float>, accumulate: Bool) {
+        if accumulate {
+            precondition(dx.rows == rows && dx.cols == inFeatures, "Linear: accumulating into \(dx.shape), need \(rows)×\(inFeatures)")
+        } else {
+            dx.reshape(rows: rows, cols: inFeatures)
+        }
+        BLAS.gemm(transA: false, transB: layout == .inOut, m: rows, n: inFeatures, k: outFeatures,
+                  alpha: 1, a: dy, aOffset: offset, lda: ld,
+                  b: weight.elements, bOffset: 0, ldb: weight.cols,
+                  beta: accumulate ? 1 : 0, c: &dx.elements, cOffset: 0, ldc: inFeatures)
     }
 
     /// dW += (x or dy)ᵀ·(dy or x) in the stored layout; db += Σ_rows dy.
     func accumulateParameterGradients(input x: Matrix<Float>, gradOutput dy: Matrix<Float>, into g: inout Linear) {
+        accumulateParameterGradients(input: x, gradOutput: dy.elements, offset: 0, ld: dy.cols, into: &g)
+    }
+
+    /// The same with dY the `[N, out]` block at column `offset` of the `[N, ld]` array `dy`.
+    func accumulateParameterGradients(input x: Matrix<Float>, gradOutput dy: [Float], offset: Int, ld: Int, into g: inout Linear) {
+        let rows = x.rows
         switch layout {
         case .outIn:  // dW[out, in] += dYᵀ·X
-            BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: dy.rows,
-                      alpha: 1, a: dy.elements, aOffset: 0, lda: dy.cols,
+            BLAS.gemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: rows,
+                      alpha: 1, a: dy, aOffset: offset, lda: ld,
                       b: x.elements, bOffset: 0, ldb: x.cols,
                       beta: 1, c: &g.weight.elements, cOffset: 0, ldc: inFeatures)
         case .inOut:  // dW[in, out] += Xᵀ·dY
-            BLAS.gemm(transA: true, transB: false, m: inFeatures, n: outFeatures, k: dy.rows,
+            BLAS.gemm(transA: true, transB: false, m: inFeatures, n: outFeatures, k: rows,
                       alpha: 1, a: x.elements, aOffset: 0, lda: x.cols,
-                      b: dy.elements, bOffset: 0, ldb: dy.cols,
+                      b: dy, bOffset: offset, ldb: ld,
                       beta: 1, c: &g.weight.elements, cOffset: 0, ldc: outFeatures)
         }
         if g.bias != nil {
-            addColumnSums(of: dy, into: &g.bias!.elements)
+            addColumnSums(of: dy, offset: offset, ld: ld, rows: rows, cols: outFeatures, into: &g.bias!.elements)
         }
     }
 }
 
 /// out[c] += Σ_r m[r, c].
 func addColumnSums(of m: Matrix<Float>, into out: inout [Float]) {
-    precondition(out.count == m.cols)
-    m.elements.withUnsafeBufferPointer { src in
+    addColumnSums(of: m.elements, offset: 0, ld: m.cols, rows: m.rows, cols: m.cols, into: &out)
+}
+
+/// out[c] += Σ_r a[offset + r·ld + c] for c in 0..<cols, 16 columns at a time.
+func addColumnSums(of a: [Float], offset: Int, ld: Int, rows: Int, cols: Int, into out: inout [Float]) {
+    precondition(out.count == cols && (rows == 0 || offset + (rows - 1) * ld + cols <= a.count))
+    a.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            for r in 0..<m.rows {
-                let base = r * m.cols
-                for c in 0..<m.cols { dst[c] += src[base + c] }
+            let o = dst.baseAddress!
+            for r in 0..<rows {
+                let row = src.baseAddress! + offset + r * ld
+                var c = 0
+                while c < cols {
+                    VectorMath.store(VectorMath.load(o, c, cols) + VectorMath.load(row, c, cols), o, c, cols)
+                    c += VectorMath.lanes
+                }
             }
         }
+    }
+}
+
+/// m[r, c] += values[c] for every row r.
+func addToRows(_ m: inout Matrix<Float>, _ values: [Float]) {
+    let cols = m.cols, rows = m.rows
+    precondition(values.count == cols)
+    m.elements.withUnsafeMutableBufferPointer { dst in
+        values.withUnsafeBufferPointer { src in
+            let v = src.baseAddress!
+            for r in 0..<rows {
+                let row = dst.baseAddress! + r * cols
+                var c = 0
+                while c < cols {
+                    VectorMath.store(VectorMath.load(row, c, cols) + VectorMath.load(v, c, cols), row, c, cols)
+                    c += VectorMath.lanes
+                }
+            }
+        }
+    }
+}
+
+/// Sets columns `offset ..< offset + values.count` of each of the first `rows` rows of the
+/// row-major `[·, ld]` array `a` to `values` (a bias broadcast over rows).
+func fillRows(_ a: inout [Float], offset: Int, ld: Int, rows: Int, with values: [Float]) {
+    let width = values.count
+    precondition(rows == 0 || offset + (rows - 1) * ld + width <= a.count)
+    a.withUnsafeMutableBufferPointer { dst in
+        values.withUnsafeBufferPointer { src in
+            for r in 0..<rows {
+                (dst.baseAddress! + offset + r * ld).update(from: src.baseAddress!, count: width)
+            }
+        }
+    }
+}
+
+extension Matrix where Scalar == Float {
+    /// The 0×0 matrix: a placeholder for buffers not yet sized.
+    static var empty: Matrix<Float> { Matrix(rows: 0, cols: 0, elements: []) }
+
+    /// Makes this a `rows × cols` matrix, keeping its storage when the shape already matches
+    /// (the old values stay until overwritten) and allocating zeros otherwise.
+    mutating func reshape(rows: Int, cols: Int) {
+        if self.rows == rows && self.cols == cols { return }
+        self = Matrix(rows: rows, cols: cols, repeating: 0)
     }
 }

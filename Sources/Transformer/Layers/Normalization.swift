@@ -25,86 +25,115 @@ struct NormCache {
     var rstd: [Float]
 }
 
-/// LayerNorm / RMSNorm over the last axis of `[N, d]`.
+/// LayerNorm / RMSNorm over the last axis of `[N, d]`, 16 lanes at a time (`VectorMath`).
 struct Normalization {
     let kind: ModelConfig.Normalization
 
-    /// - Parameter x: `[N, d]`. - Returns: y `[N, d]` and the cache for `backward`.
+    private var isLayerNorm: Bool {
+        if case .layerNorm = kind { return true }
+        return false
+    }
+
+    /// y = (x − mean)·rstd·γ (+ β); RMSNorm uses mean = 0.
+    /// - Parameter x: `[N, d]`. - Returns: y `[N, d]` and the cache (mean, rstd `[N]`) for `backward`.
     func forward(_ x: Matrix<Float>, _ w: NormWeights) -> (Matrix<Float>, NormCache) {
-        let n = x.rows, d = x.cols
-        var y = Matrix<Float>(rows: n, cols: d, repeating: 0)
-        var cache = NormCache(mean: [Float](repeating: 0, count: n), rstd: [Float](repeating: 0, count: n))
-        let eps = Float(kind.epsilon)
-        let isLayerNorm: Bool
-        if case .layerNorm = kind { isLayerNorm = true } else { isLayerNorm = false }
-        x.elements.withUnsafeBufferPointer { xs in
-            y.elements.withUnsafeMutableBufferPointer { ys in
-                w.weight.elements.withUnsafeBufferPointer { gamma in
-                    for r in 0..<n {
-                        let base = r * d
-                        var mean: Float = 0
-                        if isLayerNorm {
-                            for c in 0..<d { mean += xs[base + c] }
-                            mean /= Float(d)
-                        }
-                        var variance: Float = 0
-                        for c in 0..<d {
-                            let v = xs[base + c] - mean
-                            variance += v * v
-                        }
-                        variance /= Float(d)
-                        let rstd = 1 / (variance + eps).squareRoot()
-                        cache.mean[r] = mean
-                        cache.rstd[r] = rstd
-                        for c in 0..<d { ys[base + c] = (xs[base + c] - mean) * rstd * gamma[c] }
-                    }
-                }
-            }
-        }
-        if let bias = w.bias {
-            y.elements.withUnsafeMutableBufferPointer { ys in
-                bias.elements.withUnsafeBufferPointer { beta in
-                    for r in 0..<n {
-                        for c in 0..<d { ys[r * d + c] += beta[c] }
-                    }
-                }
-            }
-        }
+        var y = Matrix<Float>.empty
+        let cache = forward(x, w, into: &y)
         return (y, cache)
     }
 
+    /// The same into `y`, reshaped to `[N, d]` (its storage reused when the shape matches).
+    func forward(_ x: Matrix<Float>, _ w: NormWeights, into y: inout Matrix<Float>) -> NormCache {
+        let n = x.rows, d = x.cols
+        y.reshape(rows: n, cols: d)
+        var mean = [Float](repeating: 0, count: n), rstd = [Float](repeating: 0, count: n)
+        let eps = Float(kind.epsilon), isLayerNorm = isLayerNorm
+        let zeros = [Float](repeating: 0, count: w.bias == nil ? d : 0)
+        x.elements.withUnsafeBufferPointer { xs in
+            y.elements.withUnsafeMutableBufferPointer { ys in
+                w.weight.elements.withUnsafeBufferPointer { gammas in
+                    (w.bias?.elements ?? zeros).withUnsafeBufferPointer { betas in
+                        let gamma = gammas.baseAddress!, beta = betas.baseAddress!
+                        for r in 0..<n {
+                            let row = xs.baseAddress! + r * d, out = ys.baseAddress! + r * d
+                            let mu = isLayerNorm ? VectorMath.sum(row, count: d) / Float(d) : 0
+                            let variance = VectorMath.sumOfSquares(row, count: d, shift: mu) / Float(d)
+                            let inv = 1 / (variance + eps).squareRoot()
+                            mean[r] = mu
+                            rstd[r] = inv
+                            var c = 0
+                            while c < d {
+                                let normalized = (VectorMath.load(row, c, d) - mu) * inv
+                                VectorMath.store(normalized * VectorMath.load(gamma, c, d) + VectorMath.load(beta, c, d), out, c, d)
+                                c += VectorMath.lanes
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return NormCache(mean: mean, rstd: rstd)
+    }
+
     /// dX from dY; accumulates dγ (and dβ) into `gradients` when given.
+    ///
+    /// With x̂ = (x − mean)·rstd and dx̂ = dy·γ: dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))
+    /// (RMSNorm drops the mean(dx̂) term); dγ += Σ_rows dy·x̂, dβ += Σ_rows dy.
     func backward(input x: Matrix<Float>, cache: NormCache, weights w: NormWeights,
                   gradOutput dy: Matrix<Float>, gradients: inout NormWeights?) -> Matrix<Float> {
+        var dx = Matrix<Float>.empty
+        backward(input: x, cache: cache, weights: w, gradOutput: dy, into: &dx, accumulate: false, gradients: &gradients)
+        return dx
+    }
+
+    /// The same into `dx` `[N, d]`: overwritten (reshaped, storage reused), or, when
+    /// `accumulate`, added to (a residual stream's gradient).
+    func backward(input x: Matrix<Float>, cache: NormCache, weights w: NormWeights, gradOutput dy: Matrix<Float>,
+                  into dx: inout Matrix<Float>, accumulate: Bool, gradients: inout NormWeights?) {
         let n = x.rows, d = x.cols
-        var dx = Matrix<Float>(rows: n, cols: d, repeating: 0)
+        precondition(dy.shape == x.shape, "Normalization.backward: gradient \(dy.shape) for input \(x.shape)")
+        if accumulate {
+            precondition(dx.shape == x.shape, "Normalization.backward: accumulating into \(dx.shape), need \(x.shape)")
+        } else {
+            dx.reshape(rows: n, cols: d)
+        }
         var dGamma = [Float](repeating: 0, count: d)
         var dBeta = [Float](repeating: 0, count: d)
-        let isLayerNorm: Bool
-        if case .layerNorm = kind { isLayerNorm = true } else { isLayerNorm = false }
+        let isLayerNorm = isLayerNorm
         x.elements.withUnsafeBufferPointer { xs in
             dy.elements.withUnsafeBufferPointer { dys in
                 dx.elements.withUnsafeMutableBufferPointer { dxs in
-                    w.weight.elements.withUnsafeBufferPointer { gamma in
-                        for r in 0..<n {
-                            let base = r * d
-                            let mean = cache.mean[r], rstd = cache.rstd[r]
-                            // normalized x̂ = (x - mean)·rstd; dx̂ = dy·γ
-                            var sumDn: Float = 0, sumDnN: Float = 0
-                            for c in 0..<d {
-                                let norm = (xs[base + c] - mean) * rstd
-                                let dn = dys[base + c] * gamma[c]
-                                sumDn += dn
-                                sumDnN += dn * norm
-                                dGamma[c] += dys[base + c] * norm
-                                dBeta[c] += dys[base + c]
-                            }
-                            let meanDn = isLayerNorm ? sumDn / Float(d) : 0
-                            let meanDnN = sumDnN / Float(d)
-                            for c in 0..<d {
-                                let norm = (xs[base + c] - mean) * rstd
-                                let dn = dys[base + c] * gamma[c]
-                                dxs[base + c] = rstd * (dn - meanDn - norm * meanDnN)
+                    w.weight.elements.withUnsafeBufferPointer { gammas in
+                        dGamma.withUnsafeMutableBufferPointer { dGammas in
+                            dBeta.withUnsafeMutableBufferPointer { dBetas in
+                                let gamma = gammas.baseAddress!, dg = dGammas.baseAddress!, db = dBetas.baseAddress!
+                                for r in 0..<n {
+                                    let xr = xs.baseAddress! + r * d, dyr = dys.baseAddress! + r * d
+                                    let dxr = dxs.baseAddress! + r * d
+                                    let mu = cache.mean[r], inv = cache.rstd[r]
+                                    var sumDn = VectorMath.Vector(), sumDnN = VectorMath.Vector()
+                                    var c = 0
+                                    while c < d {
+                                        let g = VectorMath.load(dyr, c, d)
+                                        let normalized = (VectorMath.load(xr, c, d) - mu) * inv
+                                        let dn = g * VectorMath.load(gamma, c, d)
+                                        sumDn += dn
+                                        sumDnN += dn * normalized
+                                        VectorMath.store(VectorMath.load(dg, c, d) + g * normalized, dg, c, d)
+                                        VectorMath.store(VectorMath.load(db, c, d) + g, db, c, d)
+                                        c += VectorMath.lanes
+                                    }
+                                    let meanDn = isLayerNorm ? VectorMath.horizontalSum(sumDn) / Float(d) : 0
+                                    let meanDnN = VectorMath.horizontalSum(sumDnN) / Float(d)
+                                    c = 0
+                                    while c < d {
+                                        let normalized = (VectorMath.load(xr, c, d) - mu) * inv
+                                        let dn = VectorMath.load(dyr, c, d) * VectorMath.load(gamma, c, d)
+                                        let grad = inv * (dn - meanDn - normalized * meanDnN)
+                                        VectorMath.store(accumulate ? VectorMath.load(dxr, c, d) + grad : grad, dxr, c, d)
+                                        c += VectorMath.lanes
+                                    }
+                                }
                             }
                         }
                     }
@@ -117,6 +146,5 @@ struct Normalization {
                 for c in 0..<d { gradients!.bias!.elements[c] += dBeta[c] }
             }
         }
-        return dx
     }
 }

@@ -39,13 +39,17 @@ struct RotaryEmbedding: Sendable {
 
     /// Rotates the heads of `x` in place.
     /// - Parameters:
-    ///   - x: `[N, heads·headDim]` (row n holds every head of one token).
+    ///   - x: row r holds the `heads·headDim` values of token r at `x[offset + r·ld ...]`
+    ///     (`ld` defaults to `heads·headDim`: a plain `[N, heads·headDim]` array; q and k are
+    ///     column blocks of the fused projection).
     ///   - positions: `[N]` position id of each row.
     ///   - inverse: rotate by −angle (the backward pass: the rotation is orthogonal).
-    func apply(to x: inout [Float], rows: Int, heads: Int, headDim: Int, positions: [Int], inverse: Bool = false) {
+    func apply(to x: inout [Float], rows: Int, heads: Int, headDim: Int, positions: [Int],
+               offset: Int = 0, ld: Int? = nil, inverse: Bool = false) {
         let half = dimensions / 2
         let width = heads * headDim
-        precondition(x.count >= rows * width && positions.count >= rows)
+        let ld = ld ?? width
+        precondition(ld >= width && (rows == 0 || offset + (rows - 1) * ld + width <= x.count) && positions.count >= rows)
         var cosines = [Float](repeating: 0, count: half)
         var sines = [Float](repeating: 0, count: half)
         x.withUnsafeMutableBufferPointer { xs in
@@ -57,7 +61,7 @@ struct RotaryEmbedding: Sendable {
                     sines[i] = inverse ? -sinf(angle) : sinf(angle)
                 }
                 for h in 0..<heads {
-                    let base = r * width + h * headDim
+                    let base = offset + r * ld + h * headDim
                     for i in 0..<half {
                         let a = interleaved ? base + 2 * i : base + i
                         let b = interleaved ? base + 2 * i + 1 : base + i + half

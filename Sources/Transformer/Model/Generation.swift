@@ -25,14 +25,21 @@ struct KVCache {
         nextPosition = [Int](repeating: 0, count: batchSize)
     }
 
-    /// Copies the new rows `[B·t, width]` of block `layer` into place after the cached ones.
-    mutating func append(layer: Int, keys newKeys: [Float], values newValues: [Float], count t: Int) {
-        for b in 0..<batchSize {
-            for i in 0..<t {
-                let src = (b * t + i) * width, dst = (b * capacity + length + i) * width
-                for c in 0..<width {
-                    keys[layer][dst + c] = newKeys[src + c]
-                    values[layer][dst + c] = newValues[src + c]
+    /// Copies the new keys and values of block `layer` into place after the cached ones: rows
+    /// `[B·t]` of the fused projection `qkv` (leading dimension `ld`), keys at column
+    /// `keyColumn`, values at `valueColumn`, each `width` wide.
+    mutating func append(layer: Int, qkv: [Float], keyColumn: Int, valueColumn: Int, ld: Int, count t: Int) {
+        precondition(qkv.count >= batchSize * t * ld && length + t <= capacity)
+        qkv.withUnsafeBufferPointer { src in
+            keys[layer].withUnsafeMutableBufferPointer { k in
+                values[layer].withUnsafeMutableBufferPointer { v in
+                    for b in 0..<batchSize {
+                        for i in 0..<t {
+                            let row = src.baseAddress! + (b * t + i) * ld, dst = (b * capacity + length + i) * width
+                            (k.baseAddress! + dst).update(from: row + keyColumn, count: width)
+                            (v.baseAddress! + dst).update(from: row + valueColumn, count: width)
+                        }
+                    }
                 }
             }
         }
@@ -104,26 +111,26 @@ extension TransformerModel {
         }
         let runner = block
         var hidden = embed(batch)
+        var workspace = BlockWorkspace()
+        var next = Matrix<Float>.empty
         for l in 0..<config.layerCount {
             let w = weights.blocks[l]
-            let (h1, _) = runner.normalization.forward(hidden, w.norm1)
-            let (q, k, v) = runner.projectQKV(h1, w.attention, positions: batch.positions)
-            cache.append(layer: l, keys: k, values: v, count: t)
+            _ = runner.normalization.forward(hidden, w.norm1, into: &workspace.norm1Output)
+            runner.projectQKV(workspace.norm1Output, w.attention, positions: batch.positions, into: &workspace.qkv)
             var geometry = runner.geometry(batch)
             geometry.keyLength = past + t
             geometry.queryOffset = past
             geometry.keyRowsPerSequence = cache.capacity
-            let (attended, _) = ScaledDotProductAttention.forward(
-                q: q, k: cache.keys[l], v: cache.values[l], keyMask: cache.mask, geometry: geometry,
-                keepProbabilities: false)
-            let attentionOutput = w.attention.output.forward(attended)
-            if config.parallelResidual {
-                hidden = hidden + attentionOutput + runner.mlpForward(h1, w.mlp).output
-            } else {
-                let middle = hidden + attentionOutput
-                let (h2, _) = runner.normalization.forward(middle, w.norm2!)
-                hidden = middle + runner.mlpForward(h2, w.mlp).output
-            }
+            cache.append(layer: l, qkv: workspace.qkv, keyColumn: geometry.keyColumn, valueColumn: geometry.valueColumn,
+                         ld: geometry.fusedWidth, count: t)
+            var noProbabilities: [Float]? = nil
+            ScaledDotProductAttention.forward(
+                q: StridedMatrix(array: workspace.qkv, offset: 0, ld: geometry.fusedWidth),
+                k: StridedMatrix(array: cache.keys[l], offset: 0, ld: cache.width),
+                v: StridedMatrix(array: cache.values[l], offset: 0, ld: cache.width),
+                keyMask: cache.mask, geometry: geometry, into: &workspace.attended, probabilities: &noProbabilities)
+            _ = runner.residualAndMLP(hidden, w, mlpAdditions: [], captureMLPOutput: false, workspace: &workspace, output: &next)
+            swap(&hidden, &next)
         }
         cache.length += t
         // Only the last row of each sequence is projected onto the vocabulary.

@@ -48,6 +48,7 @@ extension TransformerModel {
         let throughAll = parameterGradients || inputGradient
         let lowest = throughAll ? tape.firstBlock - 1 : (blockOutputs.min() ?? config.layerCount)
         let runner = block
+        var workspace = BlockGradientWorkspace()
         var l = tape.firstBlock + tape.blocks.count - 1
         while l >= tape.firstBlock {
             if blockOutputs.contains(l) { outputs[l] = dHidden }
@@ -58,8 +59,8 @@ extension TransformerModel {
                 blockGradients = gradients!.blocks[l]
                 gradients!.blocks[l] = BlockWeights.placeholder
             }
-            dHidden = runner.backward(tape: tape.blocks[l - tape.firstBlock].tape, weights: weights.blocks[l],
-                                      batch: tape.batch, gradOutput: dHidden, gradients: &blockGradients)
+            runner.backward(tape: tape.blocks[l - tape.firstBlock].tape, weights: weights.blocks[l],
+                            batch: tape.batch, gradient: &dHidden, gradients: &blockGradients, workspace: &workspace)
             if let blockGradients { gradients!.blocks[l] = blockGradients }
             l -= 1
         }
@@ -73,12 +74,33 @@ extension TransformerModel {
     /// Scatter-adds dHidden `[B·T, d]` into the token (and position) embedding gradients.
     private func accumulateEmbeddingGradients(_ batch: TokenBatch, dHidden: Matrix<Float>, into g: inout ModelWeights) {
         let d = config.hiddenSize
-        for r in 0..<batch.tokenCount {
-            let id = batch.ids[r], p = batch.positions[r]
-            for c in 0..<d {
-                g.tokenEmbedding.elements[id * d + c] += dHidden.elements[r * d + c]
-                if g.positionEmbedding != nil { g.positionEmbedding!.elements[p * d + c] += dHidden.elements[r * d + c] }
+        dHidden.elements.withUnsafeBufferPointer { src in
+            g.tokenEmbedding.elements.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<batch.tokenCount {
+                    let id = batch.ids[r]
+                    precondition(id >= 0 && id < config.vocabularySize, "token id \(id) outside the vocabulary")
+                    addRow(src.baseAddress! + r * d, into: dst.baseAddress! + id * d, count: d)
+                }
             }
+            if g.positionEmbedding != nil {
+                g.positionEmbedding!.elements.withUnsafeMutableBufferPointer { dst in
+                    for r in 0..<batch.tokenCount {
+                        let p = batch.positions[r]
+                        precondition(p >= 0 && p < config.maxPositions, "position \(p) outside the model's positions")
+                        addRow(src.baseAddress! + r * d, into: dst.baseAddress! + p * d, count: d)
+                    }
+                }
+            }
+        }
+    }
+
+    /// dst[c] += src[c] for c in 0..<count.
+    @inline(__always)
+    private func addRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        var c = 0
+        while c < count {
+            VectorMath.store(VectorMath.load(dst, c, count) + VectorMath.load(src, c, count), dst, c, count)
+            c += VectorMath.lanes
         }
     }
 }

@@ -108,12 +108,19 @@ extension TransformerModel {
         let lastBlock = min(hooks.stopAfterBlock ?? (config.layerCount - 1), config.layerCount - 1)
         let runner = block
         var tapes: [BlockTapeBox] = []
+        var workspace = BlockWorkspace()
+        var next = Matrix<Float>.empty
         if firstBlock <= lastBlock {
             for l in firstBlock...lastBlock {
-                let (output, activations, tape) = runner.forward(
+                let (activations, tape) = runner.forward(
                     hidden, weights.blocks[l], batch: batch, mlpAdditions: hooks.additions(at: .mlpOutput(l)),
-                    keepTape: keepTape)
-                hidden = output
+                    captureMLPOutput: hooks.capture.contains(.mlpOutput(l)), keepTape: keepTape,
+                    workspace: &workspace, output: &next)
+                if keepTape {
+                    hidden = take(&next)            // the next tape keeps it as its input
+                } else {
+                    swap(&hidden, &next)            // the old input becomes the next output buffer
+                }
                 for addition in hooks.additions(at: .blockOutput(l)) { DecoderBlock.add(addition, to: &hidden) }
                 if let tape { tapes.append(BlockTapeBox(tape)) }
                 if hooks.capture.contains(.mlpDownInput(l)) { captured[.mlpDownInput(l)] = activations.key }

@@ -1,2 +1,0 @@
-/// CounterFact and ZsRE metrics, reports and plots.
-public enum EvaluationModule {}

@@ -1,0 +1,69 @@
+import Editing
+import Foundation
+
+/// Everything `alphaedit experiment` needs: the paper's sequential protocol.
+public struct ExperimentConfiguration: Sendable {
+    public var modelDirectory: URL
+    public var hparamsFile: URL
+    public var dataset: EvaluationDataset
+    public var dataFile: URL
+    /// Which records are edited (and evaluated).
+    public var selection: RecordSelection = .all
+    /// B: edits per sequential batch.
+    public var batchSize: Int = 100
+    /// K: metrics after every K edits (rounded up to whole batches).
+    public var evaluateEvery: Int = 100
+    public var algorithms: [EditAlgorithm] = [.alphaedit, .memit]
+    public var outputDirectory: URL
+    public var statsDirectory: URL
+    public var corpus: URL?
+    public var contextTemplatesFile: URL?
+    public var templateSeed: UInt64 = 0
+    /// Fluency and consistency (sampled generations) on the first `generationRecords` records, at the end.
+    public var generation = true
+    public var generationRecords = 100
+    public var generationSeed: UInt64 = 0
+    public var overwrite = false
+
+    public init(modelDirectory: URL, hparamsFile: URL, dataset: EvaluationDataset, dataFile: URL,
+                outputDirectory: URL, statsDirectory: URL) {
+        self.modelDirectory = modelDirectory
+        self.hparamsFile = hparamsFile
+        self.dataset = dataset
+        self.dataFile = dataFile
+        self.outputDirectory = outputDirectory
+        self.statsDirectory = statsDirectory
+    }
+}
+
+/// One evaluation along the run.
+public struct ExperimentPoint: Sendable, Codable {
+    public var edits: Int
+    /// Metric key → mean ×100 over the records edited so far.
+    public var metrics: [String: Double]
+    public var seconds: Double
+}
+
+/// What an experiment measured.
+public struct ExperimentReport: Sendable, Codable {
+    public var dataset: EvaluationDataset
+    public var model: String
+    public var data: String
+    public var selection: String
+    public var edits: Int
+    public var batchSize: Int
+    public var evaluateEvery: Int
+    public var hparams: String
+    /// method → points, in edit order (the unedited model is evaluated on the same records).
+    public var curves: [String: [ExperimentPoint]]
+    /// method → final metrics (the last point, plus generation metrics when computed).
+    public var methods: [String: [String: Double]]
+    /// method → seconds spent editing.
+    public var editSeconds: [String: Double]
+    public var notes: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case dataset, model, data, selection, edits, hparams, curves, methods, notes
+        case batchSize = "batch_size", evaluateEvery = "eval_every", editSeconds = "edit_seconds"
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+extension ExperimentReport {
+    /// Display order and labels of the metrics, in the paper's layout.
+    var columns: [(key: String, label: String)] {
+        switch dataset {
+        case .counterfact:
+            return [("efficacy_score", "Eff."), ("paraphrase_score", "Gen."), ("neighborhood_score", "Spe."),
+                    ("fluency", "Flu."), ("consistency", "Consis."),
+                    ("efficacy_magnitude", "Eff. mag."), ("paraphrase_magnitude", "Gen. mag."), ("neighborhood_magnitude", "Spe. mag.")]
+        case .zsre:
+            return [("rewrite_acc", "Eff."), ("paraphrase_acc", "Gen."), ("neighborhood_acc", "Spe.")]
+        }
+    }
+
+    /// Methods in display order.
+    var methodOrder: [String] { ["unedited", "alphaedit", "memit"].filter { methods[$0] != nil } }
+
+    static func title(_ method: String) -> String {
+        ["unedited": "Unedited", "alphaedit": "AlphaEdit", "memit": "MEMIT"][method] ?? method
+    }
+
+    /// The Markdown table of the final metrics.
+    public func markdown() -> String {
+        var text = "# \(dataset.title): \(edits) sequential edits in batches of \(batchSize)\n\n"
+        text += "Model `\(model)`, data `\(data)` (records \(selection)), hparams `\(hparams)`.\n\n"
+        let cols = columns.filter { column in methodOrder.contains { methods[$0]?[column.key] != nil } }
+        text += "| Method | " + cols.map(\.label).joined(separator: " | ") + " |\n"
+        text += "| --- | " + cols.map { _ in "---:" }.joined(separator: " | ") + " |\n"
+        for method in methodOrder {
+            let values = cols.map { column in methods[method]?[column.key].map { String(format: "%.2f", $0) } ?? "–" }
+            text += "| \(Self.title(method)) | " + values.joined(separator: " | ") + " |\n"
+        }
+        text += "\nScores in percent (mean over records of per-record means ×100). "
+        text += dataset == .counterfact
+            ? "Eff./Gen./Spe.: efficacy, paraphrase (generalization) and neighbourhood (specificity) success; mag.: probability differences; Flu.: n-gram entropy ×100; Consis.: TF-IDF reference similarity ×100.\n"
+            : "Eff./Gen./Spe.: teacher-forced top-1 token accuracy on the rewrite, paraphrase and neighbourhood prompts.\n"
+        text += "\n## As edits accumulate\n\n| Edits | " + methodOrder.map { Self.title($0) + " " + cols[0].label }.joined(separator: " | ")
+        text += " | " + methodOrder.map { Self.title($0) + " " + cols[2].label }.joined(separator: " | ") + " |\n"
+        text += "| ---: | " + Array(repeating: "---:", count: 2 * methodOrder.count).joined(separator: " | ") + " |\n"
+        let edits = curves["unedited"]?.map(\.edits) ?? []
+        for k in edits {
+            var row: [String] = []
+            for key in [cols[0].key, cols[2].key] {
+                for method in methodOrder {
+                    let value = curves[method]?.first { $0.edits == k }?.metrics[key]
+                    row.append(value.map { String(format: "%.2f", $0) } ?? "–")
+                }
+            }
+            text += "| \(k) | " + row.joined(separator: " | ") + " |\n"
+        }
+        text += "\nEditing time: " + editSeconds.sorted { $0.key < $1.key }.map { "\(Self.title($0.key)) \(String(format: "%.0f", $0.value)) s" }.joined(separator: ", ") + ".\n"
+        if !notes.isEmpty { text += "\n" + notes.map { "- " + $0 }.joined(separator: "\n") + "\n" }
+        return text
+    }
+
+    /// Each metric against the number of edits, one line per method.
+    public func plot() -> LinePlot {
+        let keys = columns.filter { column in curves.values.contains { $0.contains { $0.metrics[column.key] != nil } } }
+        let panels = keys.map { column in
+            LinePlot.Panel(
+                title: "\(column.label) (\(column.key))", yLabel: column.key.hasSuffix("magnitude") ? "probability difference ×100" : "percent",
+                series: methodOrder.compactMap { method in
+                    guard let points = curves[method] else { return nil }
+                    let xy = points.compactMap { p in p.metrics[column.key].map { (x: Double(p.edits), y: $0) } }
+                    return xy.isEmpty ? nil : LinePlot.Series(name: Self.title(method), points: xy)
+                },
+                yRange: column.key.hasSuffix("magnitude") ? nil : 0...100)
+        }
+        var plot = LinePlot(title: "\(dataset.title): metrics as sequential edits accumulate (batches of \(batchSize))",
+                            xLabel: "edits", panels: panels)
+        plot.columns = min(3, max(1, panels.count))
+        return plot
+    }
+
+    /// Writes report.json, report.md and report.svg into `directory` (created if needed), each via
+    /// a temporary file renamed into place.
+    public func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try Self.atomicWrite(try encoder.encode(self), to: directory.appendingPathComponent("report.json"))
+        try Self.atomicWrite(Data(markdown().utf8), to: directory.appendingPathComponent("report.md"))
+        try Self.atomicWrite(Data(plot().render().utf8), to: directory.appendingPathComponent("report.svg"))
+    }
+
+    static func atomicWrite(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
+        try data.write(to: temporary)
+        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
+        try FileManager.default.moveItem(at: temporary, to: url)
+    }
+
+    /// The `--json` summary: `{"edits": T, "methods": {...}}`.
+    public struct Summary: Encodable {
+        public let edits: Int
+        public let methods: [String: [String: Double]]
+    }
+
+    public var summary: Summary { Summary(edits: edits, methods: methods) }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Editing
+import Evaluation
+import Foundation
+import Transformer
+
+/// `alphaedit experiment`: the paper's sequential-editing protocol.
+struct ExperimentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Edit T facts in sequential batches with AlphaEdit and MEMIT; metrics as edits accumulate; report.",
+        discussion: """
+        Records START:END of --data are edited in batches of --batch-size, with each algorithm on a \
+        fresh copy of the model; after every --eval-every edits the records edited so far are \
+        evaluated (and the unedited model on the same records). Writes report.json, report.md (the \
+        paper's table) and report.svg (each metric against the number of edits) under --output-dir.
+
+        Example (the committed results in docs/results/):
+          alphaedit experiment --dataset counterfact --records 0:1000 --batch-size 100 --eval-every 100 \\
+            --output-dir docs/results/counterfact-1000
+        """
+    )
+
+    @Option(help: ArgumentHelp("Model directory (default: the shipped Models/knowledge-gpt2).", valueName: "dir"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("hparams JSON (default: the shipped model's alphaedit-hparams.json).", valueName: "hparams.json"))
+    var config: String?
+
+    @Option(help: "counterfact or zsre.")
+    var dataset: EvaluationDataset = .counterfact
+
+    @Option(help: ArgumentHelp("Dataset file (default: the repository's Data/ copy).", valueName: "file"))
+    var data: String?
+
+    @Option(help: ArgumentHelp("Records to edit, START:END (default: all).", valueName: "start:end"))
+    var records: String?
+
+    @Option(name: .customLong("batch-size"), help: "Edits per sequential batch.")
+    var batchSize = 100
+
+    @Option(name: .customLong("eval-every"), help: "Evaluate after every K edits.")
+    var evalEvery = 100
+
+    @Option(help: "Comma-separated: alphaedit,memit.")
+    var algorithms = "alphaedit,memit"
+
+    @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where the report goes.", valueName: "dir"))
+    var outputDir = "out/experiment"
+
+    @Option(name: .customLong("stats-dir"), help: ArgumentHelp("Statistics cache (default: the shipped model's stats/).", valueName: "dir"))
+    var statsDir: String?
+
+    @Option(help: ArgumentHelp("Corpus for statistics that are not cached.", valueName: "file"))
+    var corpus: String?
+
+    @Option(name: .customLong("context-templates"), help: ArgumentHelp("Fixed context templates (JSON list of lists).", valueName: "file"))
+    var contextTemplates: String?
+
+    @Flag(name: .customLong("no-generation"), help: "Skip fluency and consistency (sampled generations).")
+    var noGeneration = false
+
+    @Option(name: .customLong("generation-records"), help: "Records whose generation prompts measure fluency and consistency.")
+    var generationRecords = 100
+
+    @Option(help: "Seed for context templates and generations.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print {\"edits\": T, \"methods\": {...}} on standard output.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "No progress on standard error.")
+    var quiet = false
+
+    func validate() throws {
+        if batchSize < 1 || evalEvery < 1 { throw ValidationError("--batch-size and --eval-every must be at least 1") }
+        if let records, RecordSelection(parsing: records) == nil { throw ValidationError("--records must be START:END, e.g. 0:100") }
+        for name in algorithms.split(separator: ",") where EditAlgorithm(rawValue: String(name)) == nil {
+            throw ValidationError("--algorithms: unknown algorithm \"\(name)\" (alphaedit, memit)")
+        }
+    }
+
+    func makeConfiguration() -> ExperimentConfiguration {
+        let modelURL = model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model
+        var c = ExperimentConfiguration(
+            modelDirectory: modelURL,
+            hparamsFile: config.map { URL(fileURLWithPath: $0) } ?? modelURL.appendingPathComponent("alphaedit-hparams.json"),
+            dataset: dataset,
+            dataFile: data.map { URL(fileURLWithPath: $0) } ?? (dataset == .counterfact ? Shipped.counterFact : Shipped.zsre),
+            outputDirectory: URL(fileURLWithPath: outputDir, isDirectory: true),
+            statsDirectory: statsDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? modelURL.appendingPathComponent("stats", isDirectory: true))
+        c.selection = records.flatMap(RecordSelection.init(parsing:)) ?? .all
+        c.batchSize = batchSize
+        c.evaluateEvery = evalEvery
+        c.algorithms = algorithms.split(separator: ",").compactMap { EditAlgorithm(rawValue: String($0)) }
+        c.corpus = corpus.map { URL(fileURLWithPath: $0) }
+        c.contextTemplatesFile = contextTemplates.map { URL(fileURLWithPath: $0) }
+        c.templateSeed = seed
+        c.generationSeed = seed
+        c.generation = !noGeneration
+        c.generationRecords = generationRecords
+        c.overwrite = true
+        return c
+    }
+
+    func run() throws {
+        let runner = try ExperimentRunner(makeConfiguration())
+        let reporter = ProgressReporter(quiet: quiet)
+        let report = try runner.run(events: reporter.handler)
+        try report.write(to: URL(fileURLWithPath: outputDir, isDirectory: true))
+        if json {
+            try JSONOutput.print(report.summary)
+        } else {
+            print(report.markdown())
+            print("Report: \(outputDir)/report.md, report.json, report.svg")
+        }
+    }
+}
+

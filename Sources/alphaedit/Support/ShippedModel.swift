@@ -1,0 +1,19 @@
+import Foundation
+
+/// Where the repository's shipped files are: the embedded knowledge model and the datasets.
+enum Shipped {
+    /// The repository root: the working directory if it holds `Models/`, else the folder three
+    /// levels above the executable (`.build/<configuration>/alphaedit`).
+    static var root: URL {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        if FileManager.default.fileExists(atPath: cwd.appendingPathComponent("Models").path) { return cwd }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static var model: URL { root.appendingPathComponent("Models/knowledge-gpt2", isDirectory: true) }
+    static var hparams: URL { model.appendingPathComponent("alphaedit-hparams.json") }
+    static var statistics: URL { model.appendingPathComponent("stats", isDirectory: true) }
+    static var counterFact: URL { root.appendingPathComponent("Data/counterfact-preknown-1093.json") }
+    static var zsre: URL { root.appendingPathComponent("Data/zsre-easyedit-portability-1037.json") }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import Evaluation
-
-@Test func evaluationModuleLinks() { #expect(String(describing: EvaluationModule.self) == "EvaluationModule") }
