@@ -67,7 +67,12 @@ public struct TargetOptimizer: Sendable {
             let length = sequences[j].count
             for (i, token) in targets.enumerated() { labels[batch.row(j, length - targets.count + i)] = token }
         }
-        let klRow = batch.row(rewritingCount, lookup[rewritingCount])
+        // Only the labelled rows and the KL row are projected onto the vocabulary.
+        let labelledRows = labels.indices.filter { labels[$0] != nil }
+        let logitRows = labelledRows + [batch.row(rewritingCount, lookup[rewritingCount])]
+        let compactLabels = labelledRows.map { labels[$0] } + [nil]
+        let klRow = logitRows.count - 1
+        let rowOfSequence = labelledRows.map { $0 / batch.length }
 
         // Blocks 0…l* do not depend on δ: run them once.
         let (prefix, _) = model.forward(batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
@@ -91,13 +96,14 @@ public struct TargetOptimizer: Sendable {
                 let row = batch.row(j, lookup[j])
                 for c in 0..<d { hidden.elements[row * d + c] += delta[c] }
             }
-            let (result, tape) = model.forward(batch, from: (layer: layer + 1, hidden: hidden), keepTape: true)
+            let (result, tape) = model.forward(batch, hooks: Hooks(logitRows: logitRows),
+                                               from: (layer: layer + 1, hidden: hidden), keepTape: true)
             let logits = result.logits!
             // NLL: mean over rewriting rows of the per-row mean over target tokens.
-            var weights = [Float](repeating: 0, count: batch.tokenCount)
-            for r in labels.indices where labels[r] != nil { weights[r] = weightPerTarget }
-            let (nll, dLogitsNLL) = CrossEntropy.meanNLL(logits: logits, targets: labels, weights: weights)
-            let probability = rowProbability(logits: logits, labels: labels, rows: rewritingCount, batch: batch, targets: targets.count)
+            let weights = compactLabels.map { $0 == nil ? Float(0) : weightPerTarget }
+            let (nll, dLogitsNLL) = CrossEntropy.meanNLL(logits: logits, targets: compactLabels, weights: weights)
+            let probability = rowProbability(logits: logits, labels: compactLabels, sequences: rowOfSequence,
+                                             rows: rewritingCount, targets: targets.count)
             if iteration == 0 { probabilityBefore = probability }
             probabilityAfter = probability
 
@@ -146,18 +152,13 @@ public struct TargetOptimizer: Sendable {
     }
 
     /// Mean over rewriting rows of exp(−mean NLL of the target tokens).
-    private func rowProbability(logits: Matrix<Float>, labels: [Int?], rows: Int, batch: TokenBatch, targets: Int) -> Float {
-        var total: Float = 0
-        for j in 0..<rows {
-            var nll: Float = 0
-            for t in 0..<batch.length {
-                let r = batch.row(j, t)
-                guard let label = labels[r] else { continue }
-                let lp = CrossEntropy.logSoftmax(logits.elements[(r * logits.cols)..<((r + 1) * logits.cols)])
-                nll -= lp[label]
-            }
-            total += expf(-nll / Float(targets))
+    /// - Parameters: `logits` `[R, V]` of the labelled rows, `sequences[i]` the rewriting row of logit row i.
+    private func rowProbability(logits: Matrix<Float>, labels: [Int?], sequences: [Int], rows: Int, targets: Int) -> Float {
+        var nll = [Float](repeating: 0, count: rows)
+        for (i, sequence) in sequences.enumerated() {
+            guard let label = labels[i] else { continue }
+            nll[sequence] -= CrossEntropy.logSoftmax(logits.elements[(i * logits.cols)..<((i + 1) * logits.cols)])[label]
         }
-        return total / Float(rows)
+        return nll.reduce(0) { $0 + expf(-$1 / Float(targets)) } / Float(rows)
     }
 }

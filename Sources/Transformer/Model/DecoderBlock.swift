@@ -329,7 +329,10 @@ extension Matrix where Scalar == Float {
         let count = source.elements.count
         elements.withUnsafeMutableBufferPointer { dst in
             source.elements.withUnsafeBufferPointer { src in
-                if count > 0 { dst.baseAddress!.update(from: src.baseAddress!, count: count) }
+                let d = dst.baseAddress, s = src.baseAddress
+                Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+                    (d! + range.lowerBound).update(from: s! + range.lowerBound, count: range.count)
+                }
             }
         }
     }

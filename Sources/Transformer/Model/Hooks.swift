@@ -58,11 +58,15 @@ public struct Hooks: Sendable {
     public var additions: [Addition]
     /// Stop after this block (no logits): for statistics passes that only need early keys.
     public var stopAfterBlock: Int?
+    /// Project only these flat token rows onto the vocabulary: the logits are then `[R, V]` in this
+    /// order (and `backward` takes dLogits of that shape). nil projects every row.
+    public var logitRows: [Int]?
 
-    public init(capture: Set<HookPoint> = [], additions: [Addition] = [], stopAfterBlock: Int? = nil) {
+    public init(capture: Set<HookPoint> = [], additions: [Addition] = [], stopAfterBlock: Int? = nil, logitRows: [Int]? = nil) {
         self.capture = capture
         self.additions = additions
         self.stopAfterBlock = stopAfterBlock
+        self.logitRows = logitRows
     }
 
     func additions(at point: HookPoint) -> [Addition] {

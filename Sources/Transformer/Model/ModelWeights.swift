@@ -46,7 +46,7 @@ public struct ModelWeights: Sendable {
 
     /// A zero copy of the same shapes (gradient accumulator).
     public func zeros() -> ModelWeights {
-        func zero(_ m: Matrix<Float>) -> Matrix<Float> { Matrix(rows: m.rows, cols: m.cols, repeating: 0) }
+        func zero(_ m: Matrix<Float>) -> Matrix<Float> { Parallel.zeros(rows: m.rows, cols: m.cols) }
         return ModelWeights(
             tokenEmbedding: zero(tokenEmbedding),
             positionEmbedding: positionEmbedding.map(zero),

@@ -15,7 +15,7 @@ public struct BackwardResult: Sendable {
 extension TransformerModel {
     /// Back-propagates dLoss/dLogits through the blocks recorded in `tape`.
     /// - Parameters:
-    ///   - dLogits: `[B·T, V]`.
+    ///   - dLogits: `[B·T, V]`, or `[R, V]` for the rows of `Hooks.logitRows`.
     ///   - blockOutputs: layers whose output gradients to return; the pass stops below the lowest
     ///     of them unless `parameterGradients` asks for everything.
     ///   - inputGradient: back-propagate through every recorded block and return the gradient of
@@ -28,7 +28,15 @@ extension TransformerModel {
 
         // Head: logits = ĥ·W_headᵀ (+ b)
         let head = weights.lmHead ?? tiedHead
-        let dNormalized = head.inputGradient(dLogits)
+        var dNormalized = head.inputGradient(dLogits)
+        if let rows = tape.logitRows {
+            // Scatter the projected rows' gradients back into the full batch.
+            var full = Matrix<Float>(rows: tape.finalNormInput.rows, cols: dNormalized.cols, repeating: 0)
+            for (i, r) in rows.enumerated() {
+                for c in 0..<full.cols { full.elements[r * full.cols + c] += dNormalized.elements[i * full.cols + c] }
+            }
+            dNormalized = full
+        }
         if gradients != nil {
             if weights.lmHead != nil {
                 head.accumulateParameterGradients(input: tape.finalNormOutput, gradOutput: dLogits, into: &gradients!.lmHead!)

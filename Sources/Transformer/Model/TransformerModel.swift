@@ -48,6 +48,8 @@ public struct ForwardTape: Sendable {
     let finalNormInput: Matrix<Float>
     let finalNormCache: NormCache
     let finalNormOutput: Matrix<Float>
+    /// The rows projected onto the vocabulary (`Hooks.logitRows`), or nil for all.
+    let logitRows: [Int]?
 }
 
 /// A block tape behind a reference, so that tapes move without copying.
@@ -133,10 +135,21 @@ extension TransformerModel {
         }
         let (normalized, normCache) = Normalization(kind: config.normalization).forward(hidden, weights.finalNorm)
         if hooks.capture.contains(.finalNorm) { captured[.finalNorm] = normalized }
-        let logits = project(normalized)
+        let projected = hooks.logitRows.map { Self.gather(normalized, rows: $0) } ?? normalized
+        let logits = project(projected)
         let tape = keepTape ? ForwardTape(batch: batch, blocks: tapes, firstBlock: firstBlock, finalNormInput: hidden,
-                                          finalNormCache: normCache, finalNormOutput: normalized) : nil
+                                          finalNormCache: normCache, finalNormOutput: projected, logitRows: hooks.logitRows) : nil
         return (ForwardResult(logits: logits, captured: captured), tape)
+    }
+
+    /// Rows `rows` of `m`, in that order: `[R, cols]`.
+    static func gather(_ m: Matrix<Float>, rows: [Int]) -> Matrix<Float> {
+        var out = Matrix<Float>(rows: rows.count, cols: m.cols, repeating: 0)
+        for (i, r) in rows.enumerated() {
+            precondition(r >= 0 && r < m.rows, "logit row \(r) outside the batch of \(m.rows) tokens")
+            for c in 0..<m.cols { out.elements[i * m.cols + c] = m.elements[r * m.cols + c] }
+        }
+        return out
     }
 
     /// The LM head: `[N, d]` → `[N, V]` (tied: h·Eᵀ).
