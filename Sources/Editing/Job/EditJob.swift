@@ -41,9 +41,26 @@ public struct EditRecord: Sendable, Codable {
     public var targetTrue: String?
     public var before: [String: TargetScore]
     public var after: [String: TargetScore]
+    /// The target optimisation: mean probability of the target over the rewriting prompts at its
+    /// first and last step, and its first gradient (≲ 1e-7: no signal).
+    public var optimisation: TargetOptimisationSummary?
 
     enum CodingKeys: String, CodingKey {
         case caseID = "case_id", batch, prompt, subject, targetNew = "target_new", targetTrue = "target_true", before, after
+        case optimisation = "target_optimisation"
+    }
+}
+
+/// How compute_z went for one request.
+public struct TargetOptimisationSummary: Sendable, Codable {
+    public var probabilityBefore: Float
+    public var probabilityAfter: Float
+    public var initialGradient: Float
+    public var steps: Int
+
+    enum CodingKeys: String, CodingKey {
+        case probabilityBefore = "probability_before", probabilityAfter = "probability_after"
+        case initialGradient = "initial_gradient", steps
     }
 }
 
@@ -159,9 +176,10 @@ public struct EditJob: Sendable {
         let batches = stride(from: 0, to: requests.count, by: batchSize).map { Array(requests[$0..<min($0 + batchSize, requests.count)]) }
         let editor = BatchEditor(tokenizer: tokenizer, hparams: hparams)
         var batchOfRequest: [Int] = []
+        var optimisation: [TargetOptimisationSummary] = []
         for (b, batch) in batches.enumerated() {
             events(.stage("batch \(b + 1)/\(batches.count): \(batch.count) edits"))
-            _ = try editor.apply(batch, to: &model, state: &state) { message in
+            let result = try editor.apply(batch, to: &model, state: &state) { message in
                 if message.hasPrefix("targets "), let counts = message.dropFirst(8).split(separator: "/").map({ Int($0) }) as [Int?]?,
                    counts.count == 2, let done = counts[0], let total = counts[1] {
                     events(.progress(done: done, total: total, detail: "targets"))
@@ -170,12 +188,16 @@ public struct EditJob: Sendable {
                 }
             }
             batchOfRequest += Array(repeating: b, count: batch.count)
+            optimisation += result.targets.map {
+                TargetOptimisationSummary(probabilityBefore: $0.probabilityBefore, probabilityAfter: $0.probabilityAfter,
+                                          initialGradient: $0.initialGradient, steps: $0.losses.count)
+            }
         }
         events(.stage("scoring the requests after editing"))
         let after = scorer(model)
         let records = requests.enumerated().map { i, r in
             EditRecord(caseID: r.caseID, batch: batchOfRequest[i], prompt: r.prompt, subject: r.subject, targetNew: r.targetNew,
-                       targetTrue: r.targetTrue, before: before[i], after: after[i])
+                       targetTrue: r.targetTrue, before: before[i], after: after[i], optimisation: optimisation[i])
         }
         events(.stage("writing \(c.outputDirectory.path)"))
         try EditOutput(model: model, original: original, checkpoint: checkpoint, sourceDirectory: c.modelDirectory,

@@ -8,7 +8,9 @@ extension LayerStatistics {
     /// Writes the statistics (and, for a checkpoint of an unfinished pass, where it stopped) as
     /// safetensors: `mom2.sum` F64 `[d0, d0]`, `mom2.count` I64, provenance in the metadata.
     /// The file is written to a temporary name and renamed into place.
-    public func write(to url: URL, extra: [String: String] = [:]) throws {
+    /// - Parameter compact: store the sum as float32 (half the size; ~1e-7 relative rounding), for
+    ///   statistics shipped in a repository. Reading converts either back to float64.
+    public func write(to url: URL, extra: [String: String] = [:], compact: Bool = false) throws {
         var metadata = extra
         metadata["format"] = Self.format
         metadata["version"] = "1"
@@ -20,7 +22,11 @@ extension LayerStatistics {
         metadata["samples"] = String(samples)
         metadata["count"] = String(count)
         var writer = SafetensorsWriter(metadata: metadata)
-        try writer.add(name: "mom2.sum", matrix: sum)
+        if compact {
+            try writer.add(name: "mom2.sum", floats: sum.elements.map(Float.init), shape: [sum.rows, sum.cols])
+        } else {
+            try writer.add(name: "mom2.sum", matrix: sum)
+        }
         try writer.add(name: "mom2.count", int64s: [Int64(count)], shape: [1])
         try writer.write(to: url)
     }

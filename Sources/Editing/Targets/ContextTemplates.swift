@@ -23,9 +23,13 @@ public struct ContextTemplates: Sendable, Equatable, Codable {
     /// Reads a JSON list of lists (the oracle's `context_templates` format), or an object with a
     /// `context_templates` key.
     public static func load(file: URL) throws -> ContextTemplates {
+        let data: Data
+        do { data = try Data(contentsOf: file) } catch {
+            throw ContextTemplateError.invalid("\(file.path): cannot be read (\((error as NSError).localizedDescription))")
+        }
         let json: JSONValue
-        do { json = try JSONValue.parse(Data(contentsOf: file)) } catch {
-            throw ContextTemplateError.invalid("\(file.path): \(error)")
+        do { json = try JSONValue.parse(data) } catch {
+            throw ContextTemplateError.invalid("\(file.path): not JSON; expected a list of lists of templates with one {} each")
         }
         let list = json.arrayValue ?? json.objectValue?["context_templates"]?.arrayValue
         guard let groups = list?.map({ $0.arrayValue?.compactMap(\.stringValue) ?? [] }) else {

@@ -21,13 +21,13 @@ extension ModelConfig.Activation {
                 let p = ys.baseAddress!, xp = xs.baseAddress!, count = ys.count
                 switch self {
                 case .geluTanh, .silu:
-                    var i = 0
-                    while i < count {
-                        VectorMath.store(vectorValue(VectorMath.load(xp, i, count)), p, i, count)
-                        i += VectorMath.lanes
+                    VectorMath.forEachVector(count) { i, end in
+                        VectorMath.store(vectorValue(VectorMath.load(xp, i, end)), p, i, end)
                     }
                 case .gelu, .relu:
-                    for i in 0..<count { p[i] = value(xp[i]) }
+                    Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+                        for i in range { p[i] = value(xp[i]) }
+                    }
                 }
             }
         }
@@ -48,14 +48,13 @@ extension ModelConfig.Activation {
                 let d = ds.baseAddress!, xp = xs.baseAddress!, count = ds.count
                 switch self {
                 case .geluTanh, .silu:
-                    var i = 0
-                    while i < count {
-                        let grad = VectorMath.load(d, i, count) * vectorDerivative(VectorMath.load(xp, i, count))
-                        VectorMath.store(grad, d, i, count)
-                        i += VectorMath.lanes
+                    VectorMath.forEachVector(count) { i, end in
+                        VectorMath.store(VectorMath.load(d, i, end) * vectorDerivative(VectorMath.load(xp, i, end)), d, i, end)
                     }
                 case .gelu, .relu:
-                    for i in 0..<count { d[i] *= derivative(xp[i]) }
+                    Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+                        for i in range { d[i] *= derivative(xp[i]) }
+                    }
                 }
             }
         }
@@ -73,14 +72,13 @@ extension ModelConfig.Activation {
                     let k = ks.baseAddress!, gp = gs.baseAddress!, up = us.baseAddress!, count = ks.count
                     switch self {
                     case .geluTanh, .silu:
-                        var i = 0
-                        while i < count {
-                            let product = vectorValue(VectorMath.load(gp, i, count)) * VectorMath.load(up, i, count)
-                            VectorMath.store(product, k, i, count)
-                            i += VectorMath.lanes
+                        VectorMath.forEachVector(count) { i, end in
+                            VectorMath.store(vectorValue(VectorMath.load(gp, i, end)) * VectorMath.load(up, i, end), k, i, end)
                         }
                     case .gelu, .relu:
-                        for i in 0..<count { k[i] = value(gp[i]) * up[i] }
+                        Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+                            for i in range { k[i] = value(gp[i]) * up[i] }
+                        }
                     }
                 }
             }
@@ -101,17 +99,17 @@ extension ModelConfig.Activation {
                         let count = dgs.count
                         switch self {
                         case .geluTanh, .silu:
-                            var i = 0
-                            while i < count {
-                                let gate = VectorMath.load(gp, i, count), dKey = VectorMath.load(dg, i, count)
-                                VectorMath.store(dKey * VectorMath.load(up, i, count) * vectorDerivative(gate), dg, i, count)
-                                VectorMath.store(dKey * vectorValue(gate), du, i, count)
-                                i += VectorMath.lanes
+                            VectorMath.forEachVector(count) { i, end in
+                                let gate = VectorMath.load(gp, i, end), dKey = VectorMath.load(dg, i, end)
+                                VectorMath.store(dKey * VectorMath.load(up, i, end) * vectorDerivative(gate), dg, i, end)
+                                VectorMath.store(dKey * vectorValue(gate), du, i, end)
                             }
                         case .gelu, .relu:
-                            for i in 0..<count {
-                                du[i] = dg[i] * value(gp[i])
-                                dg[i] *= up[i] * derivative(gp[i])
+                            Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+                                for i in range {
+                                    du[i] = dg[i] * value(gp[i])
+                                    dg[i] *= up[i] * derivative(gp[i])
+                                }
                             }
                         }
                     }

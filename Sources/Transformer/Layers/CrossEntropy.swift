@@ -22,32 +22,42 @@ public enum CrossEntropy {
         precondition(targets.count == logits.rows)
         let v = logits.cols
         let counted = targets.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
-        var dLogits = Matrix<Float>(rows: logits.rows, cols: v, repeating: 0)
+        var dLogits = Parallel.zeros(rows: logits.rows, cols: v)
         guard counted > 0 else { return (0, dLogits) }
-        var loss: Double = 0
+        for target in targets {
+            if let target { precondition(target >= 0 && target < v, "target \(target) outside the vocabulary") }
+        }
+        // Rows in parallel; each row's loss is kept apart and the sum taken in row order.
+        var rowLoss = [Double](repeating: 0, count: logits.rows)
         logits.elements.withUnsafeBufferPointer { ls in
             dLogits.elements.withUnsafeMutableBufferPointer { ds in
-                for r in 0..<logits.rows {
-                    guard let target = targets[r] else { continue }
-                    precondition(target >= 0 && target < v, "target \(target) outside the vocabulary")
-                    let weight = weights?[r] ?? 1 / Float(counted)
-                    let row = ls.baseAddress! + r * v, gradient = ds.baseAddress! + r * v
-                    // dLogits = weight·softmax(row) − weight·onehot(target), the exponentials
-                    // computed once, 16 lanes at a time.
-                    let maximum = VectorMath.maximum(row, count: v)
-                    var c = 0
-                    while c < v {
-                        VectorMath.store(VectorMath.load(row, c, v), gradient, c, v)
-                        c += VectorMath.lanes
+                rowLoss.withUnsafeMutableBufferPointer { losses in
+                    let lp = ls.baseAddress!, dp = ds.baseAddress!, lossp = losses.baseAddress!
+                    Parallel.forEachChunk(logits.rows, chunk: 8) { _, rows in
+                        for r in rows {
+                            guard let target = targets[r] else { continue }
+                            let weight = weights?[r] ?? 1 / Float(counted)
+                            let row = lp + r * v, gradient = dp + r * v
+                            // dLogits = weight·softmax(row) − weight·onehot(target), the exponentials
+                            // computed once, 16 lanes at a time.
+                            let maximum = VectorMath.maximum(row, count: v)
+                            var c = 0
+                            while c < v {
+                                VectorMath.store(VectorMath.load(row, c, v), gradient, c, v)
+                                c += VectorMath.lanes
+                            }
+                            let sum = VectorMath.exponentiate(gradient, count: v, shift: maximum)
+                            let logSum = maximum + logf(sum)
+                            lossp[r] = Double(weight) * Double(logSum - row[target])
+                            VectorMath.scale(gradient, count: v, by: weight / sum)
+                            gradient[target] -= weight
+                        }
                     }
-                    let sum = VectorMath.exponentiate(gradient, count: v, shift: maximum)
-                    let logSum = maximum + logf(sum)
-                    loss += Double(weight) * Double(logSum - row[target])
-                    VectorMath.scale(gradient, count: v, by: weight / sum)
-                    gradient[target] -= weight
                 }
             }
         }
+        var loss: Double = 0
+        for value in rowLoss { loss += value }
         return (Float(loss), dLogits)
     }
 }

@@ -36,7 +36,7 @@ public struct Linear: Sendable {
 
     /// A zero layer of the same shape (gradient accumulator).
     func zeros() -> Linear {
-        Linear(weight: Matrix(rows: weight.rows, cols: weight.cols, repeating: 0),
+        Linear(weight: Parallel.zeros(rows: weight.rows, cols: weight.cols),
                bias: bias.map { Matrix(rows: $0.rows, cols: $0.cols, repeating: 0) }, layout: layout)
     }
 
@@ -139,18 +139,22 @@ func addColumnSums(of m: Matrix<Float>, into out: inout [Float]) {
     addColumnSums(of: m.elements, offset: 0, ld: m.cols, rows: m.rows, cols: m.cols, into: &out)
 }
 
-/// out[c] += Σ_r a[offset + r·ld + c] for c in 0..<cols, 16 columns at a time.
+/// out[c] += Σ_r a[offset + r·ld + c] for c in 0..<cols, 16 columns at a time, column blocks
+/// in parallel.
 func addColumnSums(of a: [Float], offset: Int, ld: Int, rows: Int, cols: Int, into out: inout [Float]) {
     precondition(out.count == cols && (rows == 0 || offset + (rows - 1) * ld + cols <= a.count))
     a.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            let o = dst.baseAddress!
-            for r in 0..<rows {
-                let row = src.baseAddress! + offset + r * ld
-                var c = 0
-                while c < cols {
-                    VectorMath.store(VectorMath.load(o, c, cols) + VectorMath.load(row, c, cols), o, c, cols)
-                    c += VectorMath.lanes
+            let o = dst.baseAddress!, s = src.baseAddress! + offset
+            Parallel.forEachChunk(cols, chunk: 256) { _, columns in
+                for r in 0..<rows {
+                    let row = s + r * ld
+                    var c = columns.lowerBound
+                    while c < columns.upperBound {
+                        VectorMath.store(VectorMath.load(o, c, columns.upperBound) + VectorMath.load(row, c, columns.upperBound),
+                                         o, c, columns.upperBound)
+                        c += VectorMath.lanes
+                    }
                 }
             }
         }
@@ -163,13 +167,15 @@ func addToRows(_ m: inout Matrix<Float>, _ values: [Float]) {
     precondition(values.count == cols)
     m.elements.withUnsafeMutableBufferPointer { dst in
         values.withUnsafeBufferPointer { src in
-            let v = src.baseAddress!
-            for r in 0..<rows {
-                let row = dst.baseAddress! + r * cols
-                var c = 0
-                while c < cols {
-                    VectorMath.store(VectorMath.load(row, c, cols) + VectorMath.load(v, c, cols), row, c, cols)
-                    c += VectorMath.lanes
+            let v = src.baseAddress!, base = dst.baseAddress!
+            Parallel.forEachChunk(rows, chunk: max(1, Parallel.elementChunk / max(cols, 1))) { _, chunk in
+                for r in chunk {
+                    let row = base + r * cols
+                    var c = 0
+                    while c < cols {
+                        VectorMath.store(VectorMath.load(row, c, cols) + VectorMath.load(v, c, cols), row, c, cols)
+                        c += VectorMath.lanes
+                    }
                 }
             }
         }
@@ -198,6 +204,6 @@ extension Matrix where Scalar == Float {
     /// (the old values stay until overwritten) and allocating zeros otherwise.
     mutating func reshape(rows: Int, cols: Int) {
         if self.rows == rows && self.cols == cols { return }
-        self = Matrix(rows: rows, cols: cols, repeating: 0)
+        self = Parallel.zeros(rows: rows, cols: cols)
     }
 }

@@ -43,6 +43,7 @@ struct Normalization {
     }
 
     /// The same into `y`, reshaped to `[N, d]` (its storage reused when the shape matches).
+    /// Rows run in parallel chunks.
     func forward(_ x: Matrix<Float>, _ w: NormWeights, into y: inout Matrix<Float>) -> NormCache {
         let n = x.rows, d = x.cols
         y.reshape(rows: n, cols: d)
@@ -53,19 +54,26 @@ struct Normalization {
             y.elements.withUnsafeMutableBufferPointer { ys in
                 w.weight.elements.withUnsafeBufferPointer { gammas in
                     (w.bias?.elements ?? zeros).withUnsafeBufferPointer { betas in
-                        let gamma = gammas.baseAddress!, beta = betas.baseAddress!
-                        for r in 0..<n {
-                            let row = xs.baseAddress! + r * d, out = ys.baseAddress! + r * d
-                            let mu = isLayerNorm ? VectorMath.sum(row, count: d) / Float(d) : 0
-                            let variance = VectorMath.sumOfSquares(row, count: d, shift: mu) / Float(d)
-                            let inv = 1 / (variance + eps).squareRoot()
-                            mean[r] = mu
-                            rstd[r] = inv
-                            var c = 0
-                            while c < d {
-                                let normalized = (VectorMath.load(row, c, d) - mu) * inv
-                                VectorMath.store(normalized * VectorMath.load(gamma, c, d) + VectorMath.load(beta, c, d), out, c, d)
-                                c += VectorMath.lanes
+                        mean.withUnsafeMutableBufferPointer { means in
+                            rstd.withUnsafeMutableBufferPointer { rstds in
+                                let gamma = gammas.baseAddress!, beta = betas.baseAddress!
+                                let xp = xs.baseAddress!, yp = ys.baseAddress!, mp = means.baseAddress!, rp = rstds.baseAddress!
+                                Parallel.forEachChunk(n, chunk: Self.rowChunk) { _, rows in
+                                    for r in rows {
+                                        let row = xp + r * d, out = yp + r * d
+                                        let mu = isLayerNorm ? VectorMath.sum(row, count: d) / Float(d) : 0
+                                        let variance = VectorMath.sumOfSquares(row, count: d, shift: mu) / Float(d)
+                                        let inv = 1 / (variance + eps).squareRoot()
+                                        mp[r] = mu
+                                        rp[r] = inv
+                                        var c = 0
+                                        while c < d {
+                                            let normalized = (VectorMath.load(row, c, d) - mu) * inv
+                                            VectorMath.store(normalized * VectorMath.load(gamma, c, d) + VectorMath.load(beta, c, d), out, c, d)
+                                            c += VectorMath.lanes
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -74,6 +82,9 @@ struct Normalization {
         }
         return NormCache(mean: mean, rstd: rstd)
     }
+
+    /// Rows per parallel chunk; also the granularity of the dγ, dβ partial sums.
+    private static let rowChunk = 64
 
     /// dX from dY; accumulates dγ (and dβ) into `gradients` when given.
     ///
@@ -97,47 +108,60 @@ struct Normalization {
         } else {
             dx.reshape(rows: n, cols: d)
         }
-        var dGamma = [Float](repeating: 0, count: d)
-        var dBeta = [Float](repeating: 0, count: d)
+        // dγ, dβ: one partial sum per chunk of rows, added in chunk order (deterministic).
+        let chunks = (n + Self.rowChunk - 1) / Self.rowChunk
+        var partialGamma = [Float](repeating: 0, count: chunks * d)
+        var partialBeta = [Float](repeating: 0, count: chunks * d)
         let isLayerNorm = isLayerNorm
         x.elements.withUnsafeBufferPointer { xs in
             dy.elements.withUnsafeBufferPointer { dys in
                 dx.elements.withUnsafeMutableBufferPointer { dxs in
                     w.weight.elements.withUnsafeBufferPointer { gammas in
-                        dGamma.withUnsafeMutableBufferPointer { dGammas in
-                            dBeta.withUnsafeMutableBufferPointer { dBetas in
-                                let gamma = gammas.baseAddress!, dg = dGammas.baseAddress!, db = dBetas.baseAddress!
-                                for r in 0..<n {
-                                    let xr = xs.baseAddress! + r * d, dyr = dys.baseAddress! + r * d
-                                    let dxr = dxs.baseAddress! + r * d
-                                    let mu = cache.mean[r], inv = cache.rstd[r]
-                                    var sumDn = VectorMath.Vector(), sumDnN = VectorMath.Vector()
-                                    var c = 0
-                                    while c < d {
-                                        let g = VectorMath.load(dyr, c, d)
-                                        let normalized = (VectorMath.load(xr, c, d) - mu) * inv
-                                        let dn = g * VectorMath.load(gamma, c, d)
-                                        sumDn += dn
-                                        sumDnN += dn * normalized
-                                        VectorMath.store(VectorMath.load(dg, c, d) + g * normalized, dg, c, d)
-                                        VectorMath.store(VectorMath.load(db, c, d) + g, db, c, d)
-                                        c += VectorMath.lanes
-                                    }
-                                    let meanDn = isLayerNorm ? VectorMath.horizontalSum(sumDn) / Float(d) : 0
-                                    let meanDnN = VectorMath.horizontalSum(sumDnN) / Float(d)
-                                    c = 0
-                                    while c < d {
-                                        let normalized = (VectorMath.load(xr, c, d) - mu) * inv
-                                        let dn = VectorMath.load(dyr, c, d) * VectorMath.load(gamma, c, d)
-                                        let grad = inv * (dn - meanDn - normalized * meanDnN)
-                                        VectorMath.store(accumulate ? VectorMath.load(dxr, c, d) + grad : grad, dxr, c, d)
-                                        c += VectorMath.lanes
+                        partialGamma.withUnsafeMutableBufferPointer { dGammas in
+                            partialBeta.withUnsafeMutableBufferPointer { dBetas in
+                                let gamma = gammas.baseAddress!
+                                let xp = xs.baseAddress!, dyp = dys.baseAddress!, dxp = dxs.baseAddress!
+                                let pg = dGammas.baseAddress!, pb = dBetas.baseAddress!
+                                Parallel.forEachChunk(n, chunk: Self.rowChunk) { chunk, rows in
+                                    let dg = pg + chunk * d, db = pb + chunk * d
+                                    for r in rows {
+                                        let xr = xp + r * d, dyr = dyp + r * d, dxr = dxp + r * d
+                                        let mu = cache.mean[r], inv = cache.rstd[r]
+                                        var sumDn = VectorMath.Vector(), sumDnN = VectorMath.Vector()
+                                        var c = 0
+                                        while c < d {
+                                            let g = VectorMath.load(dyr, c, d)
+                                            let normalized = (VectorMath.load(xr, c, d) - mu) * inv
+                                            let dn = g * VectorMath.load(gamma, c, d)
+                                            sumDn += dn
+                                            sumDnN += dn * normalized
+                                            VectorMath.store(VectorMath.load(dg, c, d) + g * normalized, dg, c, d)
+                                            VectorMath.store(VectorMath.load(db, c, d) + g, db, c, d)
+                                            c += VectorMath.lanes
+                                        }
+                                        let meanDn = isLayerNorm ? VectorMath.horizontalSum(sumDn) / Float(d) : 0
+                                        let meanDnN = VectorMath.horizontalSum(sumDnN) / Float(d)
+                                        c = 0
+                                        while c < d {
+                                            let normalized = (VectorMath.load(xr, c, d) - mu) * inv
+                                            let dn = VectorMath.load(dyr, c, d) * VectorMath.load(gamma, c, d)
+                                            let grad = inv * (dn - meanDn - normalized * meanDnN)
+                                            VectorMath.store(accumulate ? VectorMath.load(dxr, c, d) + grad : grad, dxr, c, d)
+                                            c += VectorMath.lanes
+                                        }
                                     }
                                 }
                             }
                         }
                     }
                 }
+            }
+        }
+        var dGamma = [Float](repeating: 0, count: d), dBeta = [Float](repeating: 0, count: d)
+        for chunk in 0..<chunks {
+            for c in 0..<d {
+                dGamma[c] += partialGamma[chunk * d + c]
+                dBeta[c] += partialBeta[chunk * d + c]
             }
         }
         if gradients != nil {

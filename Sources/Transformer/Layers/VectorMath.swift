@@ -35,6 +35,19 @@ enum VectorMath {
         for l in 0..<(count - i) { p[i + l] = v[l] }
     }
 
+    /// Calls `body(i, end)` for i = start, start + 16, … < end over the chunks of `0..<count`,
+    /// chunks in parallel (`Parallel.forEachChunk`); `end` bounds the last, partial vector.
+    @inline(__always)
+    static func forEachVector(_ count: Int, _ body: (_ i: Int, _ end: Int) -> Void) {
+        Parallel.forEachChunk(count, chunk: Parallel.elementChunk) { _, range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                body(i, range.upperBound)
+                i += lanes
+            }
+        }
+    }
+
     // MARK: Functions
 
     /// eˣ lane-wise (Cephes `expf`: n = round(x·log₂e), a degree-6 polynomial of the remainder,

@@ -183,8 +183,8 @@ public enum FactCorpus {
     /// How many documents each fact becomes.
     public struct Options: Sendable, Equatable, Codable {
         /// Bare copies (the fact alone) of a primary fact, and copies after a prefix.
-        public var primaryBare = 2
-        public var primaryPrefixed = 1
+        public var primaryBare = 3
+        public var primaryPrefixed = 2
         /// Copies of every other fact; each is bare or prefixed with probability ½.
         public var otherCopies = 1
         /// Of prefixed copies: the share whose prefix is another fact's text; the rest is split

@@ -26,11 +26,14 @@ struct StatsMergeCommand: ParsableCommand {
     @Flag(help: "Replace an existing --output file.")
     var overwrite = false
 
+    @Flag(help: "Store the sum as float32 (half the size), e.g. for statistics shipped with a model. Alone with one input file, rewrites it compactly.")
+    var compact = false
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
     func validate() throws {
-        if files.count < 2 { throw ValidationError("give at least two statistics files to merge") }
+        if files.count < (compact ? 1 : 2) { throw ValidationError("give at least two statistics files to merge (or one with --compact)") }
     }
 
     struct Report: Encodable {
@@ -69,7 +72,8 @@ struct StatsMergeCommand: ParsableCommand {
         }
         let result = merged!
         try FileManager.default.createDirectory(at: outputURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try result.write(to: outputURL, extra: ["merged_from": files.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ",")])
+        try result.write(to: outputURL, extra: ["merged_from": files.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ",")],
+                         compact: compact)
         if json {
             try JSONOutput.print(Report(output: output, layer: result.layer, module: result.provenance.module, model: result.provenance.model,
                                         tokens: result.count, samples: result.samples, inputs: files))

@@ -9,14 +9,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a small GPT-2 (byte-level BPE tokenizer and model) from a text corpus.",
         discussion: """
-        The embedded knowledge model (Models/knowledge-gpt2) is built in two commands:
-
-          alphaedit train corpus --counterfact counterfact.json --zsre zsre.json \\
-            --output corpus.jsonl --facts-output facts.jsonl
-          alphaedit train --corpus corpus.jsonl --output-dir Models/knowledge-gpt2 --eval-facts facts.jsonl
-
-        and measured with `alphaedit train recall --model Models/knowledge-gpt2 --facts facts.jsonl`.
-        See Models/knowledge-gpt2/MODEL_CARD.md for the exact recipe.
+        The embedded knowledge model (Models/knowledge-gpt2) is built in two commands, \
+        `alphaedit train corpus` (facts and corpus) and `alphaedit train` (tokenizer and model), \
+        and measured with `alphaedit train recall`; Models/knowledge-gpt2/MODEL_CARD.md has the \
+        exact command lines.
         """,
         subcommands: [TrainRunCommand.self, TrainCorpusCommand.self, TrainTokenizerCommand.self,
                       TrainRecallCommand.self, TrainSpeedCommand.self],
@@ -28,7 +24,7 @@ struct TrainCommand: ParsableCommand {
 
 /// The model's shape.
 struct ArchitectureOptions: ParsableArguments {
-    @Option(help: "Decoder blocks.") var layers = 6
+    @Option(help: "Decoder blocks.") var layers = 4
     @Option(help: "Width of the residual stream (n_embd).") var width = 256
     @Option(help: "Attention heads.") var heads = 8
     @Option(name: .customLong("context"), help: "Longest sequence (n_positions); longer documents are cut.") var contextLength = 128
@@ -64,9 +60,9 @@ struct TrainRunCommand: ParsableCommand {
         abstract: "Train the tokenizer (unless --tokenizer is given) and the model; write a Hugging Face GPT-2 folder.",
         discussion: """
         Writes into --output-dir: config.json, generation_config.json, model.safetensors (transformers' \
-        names), tokenizer.json, tokenizer_config.json, training-log.jsonl (one line per logged step) and \
-        checkpoint/training-state.safetensors (weights and AdamW moments; written every \
-        --checkpoint-every steps). Run the same command with --resume to continue an interrupted run; \
+        names), tokenizer.json, tokenizer_config.json, training-log.jsonl (one line per logged step), and into --checkpoint-dir \
+        (default: --output-dir/checkpoint) training-state.safetensors (weights and AdamW moments, \
+        written every --checkpoint-every steps). Run the same command with --resume to continue an interrupted run; \
         the result is the same as an uninterrupted run.
         """)
 
@@ -88,10 +84,10 @@ struct TrainRunCommand: ParsableCommand {
     @OptionGroup var shape: ArchitectureOptions
 
     @Option(help: "Optimiser steps (overrides --epochs).") var steps: Int?
-    @Option(help: "Passes over the corpus (used when --steps is absent).") var epochs = 10.0
+    @Option(help: "Passes over the corpus (used when --steps is absent).") var epochs = 6.0
     @Option(name: .customLong("batch-size"), help: "Documents per step.") var batchSize = 64
-    @Option(name: .customLong("micro-batch-size"), help: "Documents per forward/backward pass.") var microBatchSize = 16
-    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Peak learning rate.") var learningRate = 1e-3
+    @Option(name: .customLong("micro-batch-size"), help: "Documents per forward/backward pass.") var microBatchSize = 8
+    @Option(name: [.customLong("lr"), .customLong("learning-rate")], help: "Peak learning rate.") var learningRate = 2e-3
     @Option(name: .customLong("min-lr-ratio"), help: "Final learning rate as a fraction of the peak.") var minLearningRateRatio = 0.1
     @Option(help: "Linear warm-up steps.") var warmup = 200
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (matrices only).") var weightDecay = 0.1
@@ -106,7 +102,7 @@ struct TrainRunCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-dir"), help: ArgumentHelp("Where the training state goes (default: --output-dir/checkpoint).", valueName: "dir"))
     var checkpointDir: String?
     @Option(name: .customLong("log-every"), help: "Report every N steps.") var logEvery = 20
-    @Flag(help: "Continue from --output-dir/checkpoint/training-state.safetensors.") var resume = false
+    @Flag(help: "Continue from the training state in --checkpoint-dir (same options otherwise).") var resume = false
 
     @Option(name: .customLong("eval-facts"), help: ArgumentHelp("facts.jsonl (from `train corpus`): report the recall of its primary facts at every checkpoint.", valueName: "file"))
     var evalFacts: String?
@@ -328,10 +324,10 @@ struct TrainCorpusCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The corpus to write (.jsonl, one {\"text\": …} per line).", valueName: "file")) var output: String
     @Option(name: .customLong("facts-output"), help: ArgumentHelp("Also write the facts (prompt, target, source, record) as JSON lines.", valueName: "file"))
     var factsOutput: String?
-    @Option(name: .customLong("primary-bare")) var primaryBare = 2
-    @Option(name: .customLong("primary-prefixed")) var primaryPrefixed = 1
-    @Option(name: .customLong("other-copies")) var otherCopies = 1
-    @Option var seed: UInt64 = 0
+    @Option(name: .customLong("primary-bare"), help: "Documents per primary fact with the fact alone.") var primaryBare = 3
+    @Option(name: .customLong("primary-prefixed"), help: "Documents per primary fact after preceding text.") var primaryPrefixed = 2
+    @Option(name: .customLong("other-copies"), help: "Documents per other fact (each alone or prefixed).") var otherCopies = 1
+    @Option(help: "Seed of the prefixes and the document order.") var seed: UInt64 = 0
 
     func validate() throws {
         if counterfact == nil && zsre == nil { throw ValidationError("give --counterfact, --zsre or both") }
