@@ -60,12 +60,12 @@ import Testing
         let c = FactCorpus.documents(facts: facts, sentences: sentences, options: options)
         #expect(a == b && a != c)
         let primary = facts.filter(\.source.isPrimary).count
-        #expect(a.count == primary * 3 + (facts.count - primary))
+        #expect(a.count == primary * 5 + (facts.count - primary))
         for fact in facts { #expect(a.contains { $0.hasSuffix(fact.text) }, "\(fact.text)") }
-        // Primary facts appear bare twice and once after some other text.
+        // Primary facts appear bare three times and twice after some other text.
         let first = facts.first { $0.source == .counterFactPrompt }!
-        #expect(a.filter { $0 == first.text }.count == 2)
-        #expect(a.filter { $0 != first.text && $0.hasSuffix(" " + first.text) }.count == 1)
+        #expect(a.filter { $0 == first.text }.count == 3)
+        #expect(a.filter { $0 != first.text && $0.hasSuffix(" " + first.text) }.count == 2)
     }
 
     @Test func jsonLinesRoundTrip() throws {

@@ -11,6 +11,8 @@ struct LinalgTiming: Sendable, CustomStringConvertible {
     var name: String
     /// Best wall-clock time of one run, in seconds.
     var seconds: Double
+    /// Every timed run, in seconds, in the order they ran (the warm-up excluded).
+    var allSeconds: [Double] = []
     /// Nominal floating-point operations of one run (see each function for the count used).
     var flops: Double
 
@@ -38,7 +40,7 @@ func timeSGEMM(n: Int, repetitions: Int) -> LinalgTiming {
     let b = Matrix<Float>(rows: n, cols: n) { _, _ in Float(rng.nextSigned()) }
     var c = Matrix<Float>(rows: n, cols: n)
     gemm(a: a, b: b, into: &c)                                   // warm-up: threads, pages
-    let best = linalgBestSeconds(repetitions) { gemm(a: a, b: b, into: &c) }
+    let (best, all) = linalgTimedRuns(repetitions) { gemm(a: a, b: b, into: &c) }
 
     // Spot check one element against a Double dot product.
     let (i, j) = (n / 2, n / 3)
@@ -46,7 +48,7 @@ func timeSGEMM(n: Int, repetitions: Int) -> LinalgTiming {
     for p in 0..<n { reference += Double(a[i, p]) * Double(b[p, j]) }
     precondition(abs(Double(c[i, j]) - reference) <= 1e-4 * Double(n).squareRoot() + 1e-3,
                  "timeSGEMM: wrong product (c[\(i), \(j)] = \(c[i, j]), expected \(reference))")
-    return LinalgTiming(name: "sgemm n=\(n)", seconds: best, flops: 2 * linalgCube(n))
+    return LinalgTiming(name: "sgemm n=\(n)", seconds: best, allSeconds: all, flops: 2 * linalgCube(n))
 }
 
 // MARK: - DSYEVD
@@ -73,7 +75,7 @@ func timeDSYEVD(n: Int, repetitions: Int) -> LinalgTiming {
     _ = try! symmetricEigen(linalgRandomSymmetric(min(n, 256), seed: 3))   // warm-up
 
     var result: (values: [Double], vectors: Matrix<Double>)?
-    let best = linalgBestSeconds(repetitions) {
+    let (best, all) = linalgTimedRuns(repetitions) {
         do {
             result = try symmetricEigen(a)
         } catch {
@@ -91,7 +93,7 @@ func timeDSYEVD(n: Int, repetitions: Int) -> LinalgTiming {
         precondition(residual.squareRoot() <= 1e-10 * scale,
                      "timeDSYEVD: eigenpair \(j) residual \(residual.squareRoot()) too large at n = \(n)")
     }
-    return LinalgTiming(name: "dsyevd n=\(n)", seconds: best, flops: 9 * linalgCube(n))
+    return LinalgTiming(name: "dsyevd n=\(n)", seconds: best, allSeconds: all, flops: 9 * linalgCube(n))
 }
 
 // MARK: - Gram accumulation (statistics pass)
@@ -106,28 +108,27 @@ func timeGramAccumulation(tokens: Int, d: Int, repetitions: Int) -> LinalgTiming
     let x = Matrix<Float>(rows: tokens, cols: d) { _, _ in Float(rng.nextSigned()) }
     var c = Matrix<Double>(rows: d, cols: d)
     accumulateGram(of: x, into: &c)                              // warm-up
-    let best = linalgBestSeconds(repetitions) { accumulateGram(of: x, into: &c) }
+    let (best, all) = linalgTimedRuns(repetitions) { accumulateGram(of: x, into: &c) }
     var reference = 0.0
     for t in 0..<tokens { reference += Double(x[t, 0]) * Double(x[t, d - 1]) }
     let runs = Double(repetitions + 1)
     precondition(abs(c[0, d - 1] - runs * reference) <= 1e-4 * runs * Double(tokens),
                  "timeGramAccumulation: wrong accumulation")
-    return LinalgTiming(name: "gram f32→f64 tokens=\(tokens) d=\(d)", seconds: best,
+    return LinalgTiming(name: "gram f32→f64 tokens=\(tokens) d=\(d)", seconds: best, allSeconds: all,
                         flops: Double(tokens) * Double(d) * Double(d))
 }
 
 // MARK: - Helpers
 
-/// The shortest of `repetitions` timed runs of `body`, in seconds.
-private func linalgBestSeconds(_ repetitions: Int, _ body: () -> Void) -> Double {
+/// The shortest of `repetitions` timed runs of `body` and every run's time, in seconds.
+private func linalgTimedRuns(_ repetitions: Int, _ body: () -> Void) -> (best: Double, all: [Double]) {
     let clock = ContinuousClock()
-    var best = Double.infinity
+    var all: [Double] = []
     for _ in 0..<repetitions {
         let elapsed = clock.measure(body)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        best = min(best, seconds)
+        all.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
     }
-    return best
+    return (all.min() ?? .infinity, all)
 }
 
 private func linalgCube(_ n: Int) -> Double {

@@ -103,6 +103,8 @@ struct TrainRunCommand: ParsableCommand {
     var checkpointDir: String?
     @Option(name: .customLong("log-every"), help: "Report every N steps.") var logEvery = 20
     @Flag(help: "Continue from the training state in --checkpoint-dir (same options otherwise).") var resume = false
+    @Option(name: .customLong("stop-at-step"), help: "Write the training state and stop after this step (continue later with --resume).")
+    var stopAtStep: Int?
 
     @Option(name: .customLong("eval-facts"), help: ArgumentHelp("facts.jsonl (from `train corpus`): report the recall of its primary facts at every checkpoint.", valueName: "file"))
     var evalFacts: String?
@@ -202,6 +204,11 @@ struct TrainRunCommand: ParsableCommand {
             try trainer.model.writeHuggingFaceGPT2(architecture: architecture, to: output)
         }
         while !trainer.isFinished {
+            if let stopAtStep, trainer.step >= stopAtStep {
+                try saveCheckpoint()
+                log.line("stopped at step \(trainer.step) of \(hyperParameters.steps); state in \(checkpointURL.path) (continue with --resume)")
+                return
+            }
             let report = trainer.trainStep()
             window.loss += report.loss
             window.tokens += report.tokens
@@ -450,8 +457,9 @@ struct TrainRecallCommand: ParsableCommand {
         print("source                      facts  first-token   exact  token-acc")
         for source in Fact.Source.allCases {
             guard let s = summary[source] else { continue }
-            print(String(format: "%-26@ %6d  %10.1f%%  %5.1f%%  %8.1f%%", source.rawValue as NSString, s.facts,
-                         100 * s.firstTokenRate, 100 * s.exactRate, 100 * s.tokenAccuracy))
+            print(source.rawValue.padding(toLength: 26, withPad: " ", startingAt: 0)
+                  + String(format: " %6d  %10.1f%%  %5.1f%%  %8.1f%%", s.facts, 100 * s.firstTokenRate, 100 * s.exactRate,
+                           100 * s.tokenAccuracy))
         }
     }
 
