@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release --build-tests
-swift test -c release --skip-build
+swift build --build-tests
+swift test --skip-build

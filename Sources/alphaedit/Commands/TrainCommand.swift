@@ -253,10 +253,10 @@ struct TrainRunCommand: ParsableCommand {
                         ProgressReporter.duration(seconds), lastLoss, output.path))
         if json {
             struct Summary: Encodable {
-                let output_dir: String; let steps: Int; let final_loss: Double; let seconds: Double
+                let output_dir: String; let steps: Int; let final_loss: Double?; let seconds: Double
                 let parameters: Int; let recall: [String: Double]?
             }
-            try JSONOutput.print(Summary(output_dir: output.path, steps: hyperParameters.steps, final_loss: lastLoss, seconds: seconds,
+            try JSONOutput.print(Summary(output_dir: output.path, steps: hyperParameters.steps, final_loss: lastLoss.isNaN ? nil : lastLoss, seconds: seconds,
                                          parameters: architecture.parameterCount, recall: recall))
         }
     }
