@@ -13,6 +13,16 @@ extension ExperimentReport {
         }
     }
 
+    /// Panel titles of the plot.
+    static let longTitles = [
+        "efficacy_score": "Efficacy", "paraphrase_score": "Generalization", "neighborhood_score": "Specificity",
+        "fluency": "Fluency (n-gram entropy)", "consistency": "Consistency (TF-IDF)",
+        "efficacy_magnitude": "Efficacy magnitude", "paraphrase_magnitude": "Generalization magnitude",
+        "neighborhood_magnitude": "Specificity magnitude",
+        "rewrite_acc": "Efficacy (token accuracy)", "paraphrase_acc": "Generalization (token accuracy)",
+        "neighborhood_acc": "Specificity (token accuracy)",
+    ]
+
     /// Methods in display order.
     var methodOrder: [String] { ["unedited", "alphaedit", "memit"].filter { methods[$0] != nil } }
 
@@ -59,7 +69,7 @@ extension ExperimentReport {
         let keys = columns.filter { column in curves.values.contains { $0.contains { $0.metrics[column.key] != nil } } }
         let panels = keys.map { column in
             LinePlot.Panel(
-                title: "\(column.label) (\(column.key))", yLabel: column.key.hasSuffix("magnitude") ? "probability difference ×100" : "percent",
+                title: Self.longTitles[column.key] ?? column.label, yLabel: column.key.hasSuffix("magnitude") ? "probability difference ×100" : "percent",
                 series: methodOrder.compactMap { method in
                     guard let points = curves[method] else { return nil }
                     let xy = points.compactMap { p in p.metrics[column.key].map { (x: Double(p.edits), y: $0) } }

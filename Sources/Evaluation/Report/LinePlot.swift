@@ -31,7 +31,7 @@ public struct LinePlot: Sendable {
     public var xLabel: String
     public var panels: [Panel]
     public var columns = 3
-    public var panelWidth = 320.0
+    public var panelWidth = 340.0
     public var panelHeight = 230.0
 
     public init(title: String, xLabel: String, panels: [Panel]) {
@@ -46,7 +46,7 @@ public struct LinePlot: Sendable {
     public func render() -> String {
         let rows = (panels.count + columns - 1) / columns
         let margin = (left: 58.0, right: 16.0, top: 34.0, bottom: 44.0)
-        let header = 56.0
+        let header = 70.0
         let legendHeight = 30.0
         let width = Double(columns) * panelWidth
         let height = header + Double(rows) * panelHeight + legendHeight
@@ -59,7 +59,7 @@ public struct LinePlot: Sendable {
         // Legend: every series name once, in first-seen order.
         var names: [String] = []
         for panel in panels { for s in panel.series where !names.contains(s.name) { names.append(s.name) } }
-        let legendY = header - 10
+        let legendY = header - 16
         var legendX = width / 2 - Double(names.count) * 60
         for (i, name) in names.enumerated() {
             let color = Self.palette[i % Self.palette.count]
