@@ -133,6 +133,19 @@ import Testing
         for layer in oracle.layers {
             #expect(try stateA.floats("layer.\(layer).cache") == stateB.floats("layer.\(layer).cache"))
         }
+        // Reverting the continued run gives the first run's checkpoint back, with its edit count.
+        let second = work.appendingPathComponent("second")
+        let deltas = try SafetensorsFile(url: second.appendingPathComponent("alphaedit-deltas.safetensors"))
+        #expect(deltas.metadata["edits"] == "6" && deltas.metadata["edits_before"] == "3")
+        let reverted = work.appendingPathComponent("reverted")
+        _ = try RevertJob(modelDirectory: second, deltasFile: second.appendingPathComponent("alphaedit-deltas.safetensors"),
+                          outputDirectory: reverted).run()
+        #expect(try Checkpoint(directory: reverted).metadata["alphaedit.edits"] == "3")
+        let f = try TransformerModel.load(directory: first), r = try TransformerModel.load(directory: reverted)
+        for layer in oracle.layers {
+            let error = r.weights.blocks[layer].mlp.down.weight.relativeError(to: f.weights.blocks[layer].mlp.down.weight)
+            #expect(error < 1e-6, "layer \(layer): reverted vs first run \(error)")
+        }
     }
 
     /// For keys from the preserved subspace of the statistics, an AlphaEdit update changes the

@@ -64,8 +64,11 @@ public struct EditOutput: Sendable {
         metadata[ModelFingerprint.baseModelKey] = baseFingerprint
         metadata["alphaedit.edits"] = String(state.editCount)
         writer.metadata = metadata
+        // `edits_before`: edits the input model already carried (a continued run); `alphaedit revert`
+        // restores that count on the reverted checkpoint.
         var deltas = SafetensorsWriter(metadata: ["format": "alphaedit-deltas", "version": "1",
                                                   "algorithm": state.algorithm.rawValue, "edits": String(state.editCount),
+                                                  "edits_before": String(max(0, state.editCount - records.count)),
                                                   ModelFingerprint.baseModelKey: baseFingerprint])
         for layer in layers {
             let name = bindingName(layer: layer)
