@@ -94,6 +94,25 @@ extension ExperimentReport {
         try Self.atomicWrite(Data(plot().render().utf8), to: directory.appendingPathComponent("report.svg"))
     }
 
+    /// Reads a report.json back (to re-render report.md and report.svg).
+    public static func read(from url: URL) throws -> ExperimentReport {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ExperimentError.unreadableReport(path: url.path, reason: "cannot read the file: \(error.localizedDescription)")
+        }
+        do { return try JSONDecoder().decode(ExperimentReport.self, from: data) } catch let error as DecodingError {
+            let reason: String
+            switch error {
+            case .keyNotFound(let key, let context): reason = "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                reason = context.codingPath.isEmpty ? context.debugDescription
+                    : "bad value at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\": \(context.debugDescription)"
+            @unknown default: reason = "\(error)"
+            }
+            throw ExperimentError.unreadableReport(path: url.path, reason: reason)
+        }
+    }
+
     static func atomicWrite(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
         try data.write(to: temporary)

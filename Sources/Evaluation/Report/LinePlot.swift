@@ -77,7 +77,8 @@ public struct LinePlot: Sendable {
             if yRange.upperBound <= yRange.lowerBound { yRange = yRange.lowerBound...(yRange.lowerBound + 1) }
             func px(_ x: Double) -> Double { plotX + (x - xMin) / (xMax - xMin) * plotW }
             func py(_ y: Double) -> Double { plotY + plotH - (y - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * plotH }
-            svg += "<text x=\"\(plotX + plotW / 2)\" y=\"\(originY + 22)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(Self.escape(panel.title))</text>\n"
+            // Centred on the panel, not the plot area: long titles then fit in the panel's width.
+            svg += "<text x=\"\(originX + panelWidth / 2)\" y=\"\(originY + 22)\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(Self.escape(panel.title))</text>\n"
             // Grid and y ticks.
             for tick in Self.ticks(yRange, count: 5) {
                 let y = py(tick)

@@ -72,6 +72,10 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(name: .customLong("render-only"),
+          help: "Run nothing: rewrite report.md and report.svg from the report.json already in --output-dir (e.g. after an upgrade).")
+    var renderOnly = false
+
     func validate() throws {
         if batchSize < 1 || evalEvery < 1 { throw ValidationError("--batch-size and --eval-every must be at least 1") }
         if let records, RecordSelection(parsing: records) == nil { throw ValidationError("--records must be START:END, e.g. 0:100") }
@@ -104,10 +108,16 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     func run() throws {
-        let runner = try ExperimentRunner(makeConfiguration())
-        let reporter = ProgressReporter(quiet: quiet)
-        let report = try runner.run(events: reporter.handler)
-        try report.write(to: URL(fileURLWithPath: outputDir, isDirectory: true))
+        let directory = URL(fileURLWithPath: outputDir, isDirectory: true)
+        let report: ExperimentReport
+        if renderOnly {
+            report = try ExperimentReport.read(from: directory.appendingPathComponent("report.json"))
+        } else {
+            let runner = try ExperimentRunner(makeConfiguration())
+            let reporter = ProgressReporter(quiet: quiet)
+            report = try runner.run(events: reporter.handler)
+        }
+        try report.write(to: directory)
         if json {
             try JSONOutput.print(report.summary)
         } else {

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Evaluation
+
+/// report.json / report.md / report.svg of `alphaedit experiment`, and reading a report back.
+@Suite struct ExperimentReportTests {
+    static func sample() -> ExperimentReport {
+        func point(_ edits: Int, _ eff: Double, _ spe: Double) -> ExperimentPoint {
+            ExperimentPoint(edits: edits, metrics: ["efficacy_score": eff, "paraphrase_score": eff / 2, "neighborhood_score": spe,
+                                                   "efficacy_magnitude": eff - 50, "paraphrase_magnitude": -10,
+                                                   "neighborhood_magnitude": spe - 10], seconds: 1)
+        }
+        let curves = ["unedited": [point(100, 0, 98), point(200, 1, 97.5)],
+                      "alphaedit": [point(100, 60, 90), point(200, 55, 88.25)],
+                      "memit": [point(100, 58, 85), point(200, 40, 70)]]
+        var methods: [String: [String: Double]] = [:]
+        for (method, points) in curves { methods[method] = points.last!.metrics.merging(["fluency": 560, "consistency": 3]) { $1 } }
+        return ExperimentReport(dataset: .counterfact, model: "m", data: "d.json", selection: "0:200", edits: 200, batchSize: 100,
+                                evaluateEvery: 100, hparams: "h.json", curves: curves, methods: methods,
+                                editSeconds: ["alphaedit": 12, "memit": 10], notes: ["a note"])
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask,
+                                    appropriateFor: FileManager.default.temporaryDirectory, create: true)
+    }
+
+    @Test func tableHasThePapersColumnsAndEveryMethod() {
+        let text = Self.sample().markdown()
+        #expect(text.contains("| Method | Eff. | Gen. | Spe. | Flu. | Consis. | Eff. mag. | Gen. mag. | Spe. mag. |"))
+        #expect(text.contains("| AlphaEdit | 55.00 | 27.50 | 88.25 | 560.00 | 3.00 |"))
+        #expect(text.contains("| MEMIT | 40.00 |"))
+        #expect(text.contains("| 200 | 1.00 | 55.00 | 40.00 | 97.50 | 88.25 | 70.00 |"))
+    }
+
+    @Test func plotHasOnePanelPerCurveMetricAndALegend() {
+        let svg = Self.sample().plot().render()
+        for title in ["Efficacy", "Generalization", "Specificity", "Efficacy magnitude"] { #expect(svg.contains(">\(title)</text>")) }
+        for name in ["Unedited", "AlphaEdit", "MEMIT"] { #expect(svg.contains(">\(name)</text>")) }
+        // Fluency is measured once, at the end: no curve.
+        #expect(!svg.contains("Fluency"))
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 6 * 3)
+    }
+
+    @Test func readingReportJSONBackRendersTheSameFiles() throws {
+        let directory = try Self.temporaryDirectory()
+        let report = Self.sample()
+        try report.write(to: directory)
+        let again = try ExperimentReport.read(from: directory.appendingPathComponent("report.json"))
+        #expect(again.markdown() == report.markdown())
+        #expect(again.plot().render() == report.plot().render())
+        #expect(String(decoding: try Data(contentsOf: directory.appendingPathComponent("report.svg")), as: UTF8.self) == report.plot().render())
+    }
+
+    @Test func anUnreadableReportNamesTheFileAndTheKey() throws {
+        let directory = try Self.temporaryDirectory()
+        let url = directory.appendingPathComponent("report.json")
+        try Data(#"{"dataset": "counterfact", "model": "m"}"#.utf8).write(to: url)
+        #expect {
+            try ExperimentReport.read(from: url)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(url.path) && text.contains("missing key \"data\"")
+        }
+        #expect(throws: ExperimentError.self) { try ExperimentReport.read(from: directory.appendingPathComponent("absent.json")) }
+    }
+}
