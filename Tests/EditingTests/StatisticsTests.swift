@@ -41,17 +41,26 @@ import Testing
         let oracle = try OracleFixture("alphaedit-oracle")
         let model = try oracle.model()
         let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
-        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: [1])
+        var collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: [1])
         let provenance = StatisticsProvenance(model: "m", module: "transformer.h.1.mlp.c_proj", corpus: "c", dtype: "float32")
         let order = corpus.sampleOrder(count: 300)
-        var whole = [LayerStatistics(layer: 1, width: 512, provenance: provenance)]
-        var first = whole, second = whole
-        collector.accumulate(corpus: corpus, order: order, range: 0..<300, into: &whole)
-        collector.accumulate(corpus: corpus, order: order, range: 0..<100, into: &first)
-        collector.accumulate(corpus: corpus, order: order, range: 100..<300, into: &second)
-        let merged = try first[0].merged(with: second[0])
-        #expect(merged.count == whole[0].count)
-        #expect(merged.samples == 300)
-        #expect(merged.sum.relativeError(to: whole[0].sum) < 1e-12)
+        func shards(window: Int) throws -> (merged: LayerStatistics, whole: LayerStatistics) {
+            collector.windowSize = window
+            var whole = [LayerStatistics(layer: 1, width: 512, provenance: provenance)]
+            var first = whole, second = whole
+            collector.accumulate(corpus: corpus, order: order, range: 0..<300, into: &whole)
+            collector.accumulate(corpus: corpus, order: order, range: 0..<100, into: &first)
+            collector.accumulate(corpus: corpus, order: order, range: 100..<300, into: &second)
+            return (try first[0].merged(with: second[0]), whole[0])
+        }
+        // Windows that end on the shard boundary: the same forward passes, the same sum to float64 rounding.
+        let aligned = try shards(window: 100)
+        #expect(aligned.merged.count == aligned.whole.count)
+        #expect(aligned.merged.samples == 300)
+        #expect(aligned.merged.sum.relativeError(to: aligned.whole.sum) < 1e-12)
+        // The default window spans the boundary in the whole pass: other batches, float32 rounding only.
+        let spanning = try shards(window: StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: [1]).windowSize)
+        #expect(spanning.merged.count == spanning.whole.count)
+        #expect(spanning.merged.sum.relativeError(to: spanning.whole.sum) < 1e-6)
     }
 }
