@@ -60,7 +60,7 @@ import Testing
             try ExperimentReport.read(from: url)
         } throws: { error in
             let text = "\(error)"
-            return text.contains(url.path) && text.contains("missing key \"data\"")
+            return text.contains(url.path) && text.contains("missing \"data\"")
         }
         #expect(throws: ExperimentError.self) { try ExperimentReport.read(from: directory.appendingPathComponent("absent.json")) }
     }

@@ -100,16 +100,8 @@ extension ExperimentReport {
         do { data = try Data(contentsOf: url) } catch {
             throw ExperimentError.unreadableReport(path: url.path, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        do { return try JSONDecoder().decode(ExperimentReport.self, from: data) } catch let error as DecodingError {
-            let reason: String
-            switch error {
-            case .keyNotFound(let key, let context): reason = "missing key \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\""
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                reason = context.codingPath.isEmpty ? context.debugDescription
-                    : "bad value at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\": \(context.debugDescription)"
-            @unknown default: reason = "\(error)"
-            }
-            throw ExperimentError.unreadableReport(path: url.path, reason: reason)
+        do { return try JSONDecoder().decode(ExperimentReport.self, from: data) } catch {
+            throw ExperimentError.unreadableReport(path: url.path, reason: DatasetFile.describe(error))
         }
     }
 
