@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Transformer", targets: ["Transformer"]),
         .library(name: "Editing", targets: ["Editing"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Cluster", targets: ["Cluster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,6 +33,8 @@ let package = Package(
             pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
+        // protobuf-c code generated from proto/alphaedit.proto by scripts/gen-proto (committed).
+        .target(name: "CAlphaEditProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
 
         // MARK: Libraries
         .target(name: "Linalg", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
@@ -42,19 +45,22 @@ let package = Package(
             swiftSettings: numericSettings
         ),
         .target(name: "Evaluation", dependencies: ["Transformer", "Editing", "Linalg"], swiftSettings: numericSettings),
+        // The distributed mode: messages, transport, coordinator and worker. The only importer of
+        // CZeroMQ and CAlphaEditProto.
+        .target(name: "Cluster", dependencies: ["CZeroMQ", "CAlphaEditProto", "Editing", "Evaluation", "Transformer", "Linalg"]),
 
         // MARK: Command-line tools
         .executableTarget(
             name: "alphaedit",
             dependencies: [
-                "Transformer", "Editing", "Evaluation",
+                "Transformer", "Editing", "Evaluation", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "alphaedit-bench",
             dependencies: [
-                "Linalg", "Transformer", "Editing",
+                "Linalg", "Transformer", "Editing", "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/alphaedit-bench",
@@ -66,6 +72,7 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
         .testTarget(name: "EditingTests", dependencies: ["Editing"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "alphaeditTests", dependencies: ["alphaedit"]),
     ]
 )

@@ -25,6 +25,36 @@ enum BLASKernel {
         b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
+        // C's blocks along its longer side, each one single-threaded call (see Threads.swift).
+        let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1)).partialValue
+        if n >= m, let block = ProductSplit.block(length: n, work: work) {
+            nonisolated(unsafe) let (a, b, c) = (a, b, c)
+            ProductSplit.forEachBlock(n, block: block) { _, columns in
+                gemmCall(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha, a: a, lda: lda,
+                         b: b + (transB ? columns.lowerBound * ldb : columns.lowerBound), ldb: ldb,
+                         beta: beta, c: c + columns.lowerBound, ldc: ldc)
+            }
+        } else if m > n, let block = ProductSplit.block(length: m, work: work) {
+            nonisolated(unsafe) let (a, b, c) = (a, b, c)
+            ProductSplit.forEachBlock(m, block: block) { _, rows in
+                gemmCall(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                         a: a + (transA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            gemmCall(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// One single-threaded gemm call.
+    static func gemmCall<S: LinalgScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: S, a: UnsafePointer<S>, lda: Int,
+        b: UnsafePointer<S>, ldb: Int,
+        beta: S, c: UnsafeMutablePointer<S>, ldc: Int
+    ) {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             cblas_sgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
@@ -42,6 +72,7 @@ enum BLASKernel {
         transA: Bool, m: Int, n: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
         x: UnsafePointer<S>, incx: Int, beta: S, y: UnsafeMutablePointer<S>, incy: Int
     ) {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             cblas_sgemv(CblasRowMajor, cblasTranspose(transA), cInt(m), cInt(n), Float(alpha),
@@ -59,6 +90,7 @@ enum BLASKernel {
         trans: Bool, n: Int, k: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             cblas_ssyrk(CblasRowMajor, CblasUpper, cblasTranspose(trans), cInt(n), cInt(k),
@@ -73,6 +105,7 @@ enum BLASKernel {
     static func axpy<S: LinalgScalar>(
         n: Int, alpha: S, x: UnsafePointer<S>, incx: Int, y: UnsafeMutablePointer<S>, incy: Int
     ) {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             cblas_saxpy(cInt(n), Float(alpha), S.f32(x), cInt(incx), S.f32(y), cInt(incy))
@@ -85,7 +118,8 @@ enum BLASKernel {
     static func dot<S: LinalgScalar>(
         n: Int, x: UnsafePointer<S>, incx: Int, y: UnsafePointer<S>, incy: Int
     ) -> S {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32:
             S(cblas_sdot(cInt(n), S.f32(x), cInt(incx), S.f32(y), cInt(incy)))
         case .float64:
@@ -95,7 +129,8 @@ enum BLASKernel {
 
     /// Euclidean norm over n strided elements, with BLAS's overflow-safe scaling.
     static func nrm2<S: LinalgScalar>(n: Int, x: UnsafePointer<S>, incx: Int) -> S {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32: S(cblas_snrm2(cInt(n), S.f32(x), cInt(incx)))
         case .float64: S(cblas_dnrm2(cInt(n), S.f64(x), cInt(incx)))
         }
@@ -103,6 +138,7 @@ enum BLASKernel {
 
     /// x *= alpha over n strided elements.
     static func scal<S: LinalgScalar>(n: Int, alpha: S, x: UnsafeMutablePointer<S>, incx: Int) {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32: cblas_sscal(cInt(n), Float(alpha), S.f32(x), cInt(incx))
         case .float64: cblas_dscal(cInt(n), Double(alpha), S.f64(x), cInt(incx))

@@ -12,7 +12,8 @@ func lapackChar(_ c: Character) -> CChar {
 enum LAPACKKernel {
     /// LU factorisation with partial pivoting of the column-major n×n `a`; `ipiv` gets n pivots.
     static func getrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32: LAPACKE_sgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f32(a), cInt(n), ipiv)
         case .float64: LAPACKE_dgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f64(a), cInt(n), ipiv)
         }
@@ -24,6 +25,7 @@ enum LAPACKKernel {
         b: UnsafeMutablePointer<S>
     ) -> Int32 {
         let trans = lapackChar(transpose ? "T" : "N")
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             return LAPACKE_sgetrs(LAPACK_COL_MAJOR, trans, cInt(n), cInt(nrhs), S.f32(lu), cInt(n), ipiv, S.f32(b), cInt(n))
@@ -34,7 +36,8 @@ enum LAPACKKernel {
 
     /// Inverse from the `getrf` factors, in place.
     static func getri<S: LinalgScalar>(n: Int, lu: UnsafeMutablePointer<S>, ipiv: UnsafePointer<Int32>) -> Int32 {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32: LAPACKE_sgetri(LAPACK_COL_MAJOR, cInt(n), S.f32(lu), cInt(n), ipiv)
         case .float64: LAPACKE_dgetri(LAPACK_COL_MAJOR, cInt(n), S.f64(lu), cInt(n), ipiv)
         }
@@ -42,7 +45,8 @@ enum LAPACKKernel {
 
     /// The 1-norm (largest absolute column sum) of the column-major n×n `a`.
     static func oneNorm<S: LinalgScalar>(n: Int, a: UnsafePointer<S>) -> Double {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32: Double(LAPACKE_slange(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), cInt(n), S.f32(a), cInt(n)))
         case .float64: LAPACKE_dlange(LAPACK_COL_MAJOR, lapackChar("1"), cInt(n), cInt(n), S.f64(a), cInt(n))
         }
@@ -50,6 +54,7 @@ enum LAPACKKernel {
 
     /// Estimated reciprocal condition number (1-norm) from the `getrf` factors.
     static func gecon<S: LinalgScalar>(n: Int, lu: UnsafePointer<S>, oneNorm: Double, rcond: inout Double) -> Int32 {
+        pinOpenBLAS()
         switch S.scalarKind {
         case .float32:
             var r: Float = 0
@@ -63,7 +68,8 @@ enum LAPACKKernel {
 
     /// Cholesky factorisation of the lower triangle of the column-major n×n `a`, in place.
     static func potrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>) -> Int32 {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32: LAPACKE_spotrf(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), S.f32(a), cInt(n))
         case .float64: LAPACKE_dpotrf(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), S.f64(a), cInt(n))
         }
@@ -71,7 +77,8 @@ enum LAPACKKernel {
 
     /// Solves A·X = B with the lower Cholesky factor from `potrf`; B is column-major n×nrhs.
     static func potrs<S: LinalgScalar>(n: Int, nrhs: Int, factor: UnsafePointer<S>, b: UnsafeMutablePointer<S>) -> Int32 {
-        switch S.scalarKind {
+        pinOpenBLAS()
+        return switch S.scalarKind {
         case .float32:
             LAPACKE_spotrs(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), cInt(nrhs), S.f32(factor), cInt(n), S.f32(b), cInt(n))
         case .float64:
@@ -87,7 +94,8 @@ enum LAPACKKernel {
         vectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, w: UnsafeMutablePointer<Double>,
         work: UnsafeMutablePointer<Double>, lwork: Int, iwork: UnsafeMutablePointer<Int32>, liwork: Int
     ) -> Int32 {
-        LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, lapackChar(vectors ? "V" : "N"), lapackChar("L"),
+        pinOpenBLAS()
+        return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, lapackChar(vectors ? "V" : "N"), lapackChar("L"),
                             cInt(n), a, cInt(n), w, work, cInt(lwork, "lwork"), iwork, cInt(liwork, "liwork"))
     }
 }

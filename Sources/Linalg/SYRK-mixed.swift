@@ -8,14 +8,16 @@
 // number of batches, which is what dominates a pass over millions of tokens. The alternative,
 // widening X to Double and calling dsyrk, is about 2× slower and needs a Double copy of X.
 
-/// The tile of C (`tile × tile` floats of scratch) computed per BLAS call.
-let mixedGramTile = 512
+/// The tile of C (`tile × tile` floats of scratch per thread) computed per BLAS call.
+let mixedGramTile = 256
 
 /// C += alpha·XᵀX with X in `Float` and C in `Double`, keeping C exactly symmetric.
 ///
 /// XᵀX is computed tile by tile in float32 (ssyrk on diagonal tiles, sgemm off the diagonal,
 /// upper triangle only), and each tile is added to C in float64; then the upper triangle is
-/// copied onto the lower one. Scratch memory is one 512×512 `Float` tile, not d×d.
+/// copied onto the lower one. The tiles are fixed by d alone and run on `Linalg.threadCount`
+/// threads, each tile one single-threaded BLAS call, so the result does not depend on the
+/// number of threads. Scratch memory is one 256×256 `Float` tile per tile in flight, not d×d.
 /// - Parameters:
 ///   - x: `n × d` in `Float`, one sample per row.
 ///   - c: `d × d` in `Double`, symmetric on entry (only its upper triangle is read).
@@ -29,46 +31,42 @@ public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, al
                  "accumulateGram: c is \(c.shape), but x is \(x.shape) so XᵀX is \(d)×\(d)")
     if d == 0 || n == 0 { return }
     let tile = min(mixedGramTile, d)
-    var scratch = [Float](repeating: 0, count: tile * tile)
+    // The upper triangle's tiles (row tile i0, column tile j0 ≥ i0), row by row.
+    var tiles: [(i0: Int, j0: Int)] = []
+    for i0 in stride(from: 0, to: d, by: tile) {
+        for j0 in stride(from: i0, to: d, by: tile) { tiles.append((i0, j0)) }
+    }
     x.elements.withUnsafeBufferPointer { xp in
         c.elements.withUnsafeMutableBufferPointer { cp in
-            scratch.withUnsafeMutableBufferPointer { gp in
-                let xBase = xp.baseAddress!
-                let cBase = cp.baseAddress!
-                let g = gp.baseAddress!
-                var i0 = 0
-                while i0 < d {
-                    let bi = min(tile, d - i0)
-                    // Diagonal tile: upper triangle of X[:, i0..<i0+bi]ᵀ X[:, i0..<i0+bi].
-                    BLASKernel.syrkUpper(trans: true, n: bi, k: n, alpha: 1, a: xBase + i0, lda: d,
-                                         beta: 0, c: g, ldc: bi)
+            nonisolated(unsafe) let xBase = xp.baseAddress!
+            nonisolated(unsafe) let cBase = cp.baseAddress!
+            // Each tile writes only its own region of C.
+            ProductSplit.forEachBlock(tiles.count, block: 1) { t, _ in
+                let (i0, j0) = tiles[t]
+                let bi = min(tile, d - i0), bj = min(tile, d - j0)
+                var scratch = [Float](repeating: 0, count: bi * bj)
+                scratch.withUnsafeMutableBufferPointer { gp in
+                    let g = gp.baseAddress!
+                    if i0 == j0 {
+                        // Diagonal tile: upper triangle of X[:, i0..<i0+bi]ᵀ X[:, i0..<i0+bi].
+                        BLASKernel.syrkUpper(trans: true, n: bi, k: n, alpha: 1, a: xBase + i0, lda: d,
+                                             beta: 0, c: g, ldc: bi)
+                    } else {
+                        // Right of the diagonal: X[:, i0..<i0+bi]ᵀ X[:, j0..<j0+bj].
+                        BLASKernel.gemmCall(transA: true, transB: false, m: bi, n: bj, k: n,
+                                            alpha: 1, a: xBase + i0, lda: d, b: xBase + j0, ldb: d,
+                                            beta: 0, c: g, ldc: bj)
+                    }
                     for i in 0..<bi {
-                        let cRow = cBase + (i0 + i) * d + i0
-                        let gRow = g + i * bi
-                        for j in i..<bi {
+                        let cRow = cBase + (i0 + i) * d + j0
+                        let gRow = g + i * bj
+                        for j in (i0 == j0 ? i : 0)..<bj {
                             cRow[j] += alpha * Double(gRow[j])
                         }
                     }
-                    // Tiles right of the diagonal: X[:, i0..<i0+bi]ᵀ X[:, j0..<j0+bj].
-                    var j0 = i0 + bi
-                    while j0 < d {
-                        let bj = min(tile, d - j0)
-                        BLASKernel.gemm(transA: true, transB: false, m: bi, n: bj, k: n,
-                                        alpha: 1, a: xBase + i0, lda: d, b: xBase + j0, ldb: d,
-                                        beta: 0, c: g, ldc: bj)
-                        for i in 0..<bi {
-                            let cRow = cBase + (i0 + i) * d + j0
-                            let gRow = g + i * bj
-                            for j in 0..<bj {
-                                cRow[j] += alpha * Double(gRow[j])
-                            }
-                        }
-                        j0 += bj
-                    }
-                    i0 += bi
                 }
-                mirrorUpperToLower(n: d, cBase)
             }
+            mirrorUpperToLower(n: d, cBase)
         }
     }
 }

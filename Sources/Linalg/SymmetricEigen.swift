@@ -86,6 +86,8 @@ private func runDSYEVD(vectors: Bool, n: Int, storage: inout [Double]) throws(Li
 
     var work = [Double](repeating: 0, count: lwork)
     var iwork = [Int32](repeating: 0, count: liwork)
+    // OpenBLAS runs it on one thread (Threads.swift): the result is a function of the matrix
+    // alone, the same bytes from any process, worker or `--threads`.
     let info = storage.withUnsafeMutableBufferPointer { ap in
         values.withUnsafeMutableBufferPointer { wp in
             work.withUnsafeMutableBufferPointer { workp in

@@ -1,30 +1,115 @@
+import Foundation
 internal import COpenBLAS
 
-// OpenBLAS's thread pool is process-wide: these settings affect every Linalg call in the
-// process, from every Swift thread.
+// Threads, and why results never depend on their number.
+//
+// OpenBLAS's own threading splits a product by the thread count, and its kernels round the
+// edge tiles of a split differently from the interior, so the last bits of every threaded
+// product depend on how many threads ran it (measured: ~20% of sgemm elements differ between
+// 1 and 2 threads). alphaedit promises the same bytes from one process and from any number of
+// workers, each with any `--threads`. So OpenBLAS is pinned to one thread per call, and Linalg
+// parallelises itself: a product is cut into blocks whose sizes depend only on its shape
+// (``ProductSplit``), each block is one single-threaded BLAS call, and `threadCount` threads
+// take the blocks. One thread or sixteen compute exactly the same blocks.
 
 extension Linalg {
-    /// The number of threads OpenBLAS uses for one BLAS/LAPACK call (process-wide).
-    ///
-    /// Defaults to the number of cores (or `OPENBLAS_NUM_THREADS`).
+    /// The number of threads Linalg (and the transformer runtime) uses for one operation.
+    /// Process-wide; defaults to `OPENBLAS_NUM_THREADS` when set, else the number of cores.
     public static var threadCount: Int {
-        Int(openblas_get_num_threads())
+        threadState.withLock { $0 }
     }
 
-    /// Sets the number of threads OpenBLAS uses per call, process-wide. Use 1 when the
-    /// caller already parallelises (e.g. one worker per core).
+    /// Sets the number of threads per operation, process-wide. Use 1 when the caller already
+    /// parallelises (e.g. one worker per core). Results do not depend on it.
     /// - Precondition: `count >= 1`.
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1, "Linalg.setThreadCount: need at least 1 thread, got \(count)")
-        openblas_set_num_threads(cInt(count, "thread count"))
+        threadState.withLock { $0 = count }
     }
 
     /// OpenBLAS's build configuration and the CPU kernel it selected, e.g.
     /// `"OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64 (core: Haswell)"`;
     /// for benchmark reports.
     public static var backendDescription: String {
+        pinOpenBLAS()
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         return "\(config) (core: \(core))"
+    }
+
+    /// Runs `body` with `count` threads per operation, then restores the previous count.
+    /// Calls are serialised process-wide so that two callers never interleave their settings.
+    public static func withThreadCount<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        threadCountLock.lock()
+        defer { threadCountLock.unlock() }
+        let previous = threadCount
+        setThreadCount(count)
+        defer { setThreadCount(previous) }
+        return try body()
+    }
+}
+
+private let threadCountLock = NSLock()
+
+/// The thread count, initialised from the environment.
+private let threadState = LockedValue<Int>({
+    if let text = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"], let n = Int(text), n >= 1 { return n }
+    return max(1, ProcessInfo.processInfo.activeProcessorCount)
+}())
+
+/// OpenBLAS runs every call on the calling thread (set once, before the first BLAS call).
+private let openBLASPinned: Void = { openblas_set_num_threads(1) }()
+
+@inline(__always)
+func pinOpenBLAS() { _ = openBLASPinned }
+
+/// A value behind a lock.
+final class LockedValue<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// How a product is cut into blocks: a function of its shape alone, never of the thread count.
+enum ProductSplit {
+    /// Products with fewer multiply-adds than this run as one call.
+    static let minimumWork = 1 << 18
+    /// A block is at least this many rows or columns of C.
+    static let minimumBlock = 128
+    /// At most this many blocks per product.
+    static let maximumBlocks = 64
+
+    /// Block length along a dimension of `length` (a multiple of 16), or nil when the product
+    /// is not split.
+    static func block(length: Int, work: Int) -> Int? {
+        guard work >= minimumWork, length >= 2 * minimumBlock else { return nil }
+        let wanted = max(minimumBlock, (length + maximumBlocks - 1) / maximumBlocks)
+        return (wanted + 15) / 16 * 16
+    }
+
+    /// Runs `body(block index, range)` for the consecutive blocks of `0..<length`, on up to
+    /// `Linalg.threadCount` threads (each takes every threads-th block).
+    static func forEachBlock(_ length: Int, block: Int, _ body: (Int, Range<Int>) -> Void) {
+        let blocks = (length + block - 1) / block
+        let threads = min(Linalg.threadCount, blocks)
+        if threads <= 1 {
+            for b in 0..<blocks { body(b, (b * block)..<min(length, (b + 1) * block)) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let work = body
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                var b = worker
+                while b < blocks {
+                    work(b, (b * block)..<min(length, (b + 1) * block))
+                    b += threads
+                }
+            }
+        }
     }
 }

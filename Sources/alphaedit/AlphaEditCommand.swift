@@ -23,6 +23,7 @@ struct AlphaEditCommand: ParsableCommand {
             GenerateCommand.self,
             EvalCommand.self,
             TrainCommand.self,
+            WorkerCommand.self,
         ]
     )
 }

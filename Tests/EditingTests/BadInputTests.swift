@@ -100,8 +100,8 @@ import Testing
     }
 
     @Test func stateOfOtherLayers() throws {
-        let state = EditState(algorithm: .alphaedit, layers: [2], projectors: [.init(rows: 4, cols: 4, repeating: 0)], secondMoments: [],
-                              width: 4, templates: try ContextTemplates(groups: [["{}"]]), modelFingerprint: "x")
+        let state = EditState(algorithm: .alphaedit, layerStates: [LayerEditState(layer: 2, constraint: .projector(.init(rows: 4, cols: 4, repeating: 0)))],
+                              templates: try ContextTemplates(groups: [["{}"]]), modelFingerprint: "x")
         let url = work.appendingPathComponent("state.safetensors")
         try state.write(to: url, hparams: try oracle.hparams())
         var c = try configuration()

@@ -80,9 +80,9 @@ import Testing
         var model = try oracle.model()
         let original = model.weights
         let editor = BatchEditor(tokenizer: try oracle.tokenizer(), hparams: try oracle.hparams())
-        var state = EditState(algorithm: .alphaedit, layers: oracle.layers,
-                              projectors: try oracle.layers.map { try oracle.symmetric("P.L\($0).triu") }, secondMoments: [],
-                              width: model.config.intermediateSize, templates: try oracle.templates(), modelFingerprint: "oracle")
+        var state = EditState(algorithm: .alphaedit,
+                              layerStates: try oracle.layers.map { LayerEditState(layer: $0, constraint: .projector(try oracle.symmetric("P.L\($0).triu"))) },
+                              templates: try oracle.templates(), modelFingerprint: "oracle")
         let requests = try oracle.requests()
         for b in 0..<2 { _ = try editor.apply(Array(requests[(3 * b)..<(3 * b + 3)]), to: &model, state: &state) }
         for layer in oracle.layers {

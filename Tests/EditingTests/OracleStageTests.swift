@@ -38,9 +38,8 @@ import Testing
         let hparams = try oracle.hparams()
         let editor = BatchEditor(tokenizer: try oracle.tokenizer(), hparams: hparams)
         var model = try oracle.model(beforeBatch: b)
-        var state = EditState(algorithm: .alphaedit, layers: oracle.layers,
-                              projectors: try oracle.layers.map { try oracle.symmetric("P.L\($0).triu") },
-                              secondMoments: [], width: try oracle.tensors.info("b0.L\(oracle.layers[0]).keys").shape[0],
+        var state = EditState(algorithm: .alphaedit,
+                              layerStates: try oracle.layers.map { LayerEditState(layer: $0, constraint: .projector(try oracle.symmetric("P.L\($0).triu"))) },
                               templates: try oracle.templates(), modelFingerprint: "oracle")
         state.caches = try oracle.layers.map { try oracle.cache(beforeBatch: b, layer: $0) }
         let z = try oracle.matrix("b\(b).z")

@@ -28,6 +28,7 @@ import Testing
                                 hparams: try EditHyperParameters.load(file: hparams, algorithm: .alphaedit), statsDirectory: stats,
                                 corpus: try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt")))
         job.checkpointInterval = 50
+        job.chunkSamples = 25
         return job
     }
 

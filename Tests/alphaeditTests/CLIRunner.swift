@@ -30,7 +30,8 @@ enum CLIRunner {
     }
 
     /// Runs `alphaedit arguments…` in `directory` (default: a fresh temporary directory).
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// A run still going after `timeout` is ended (SIGKILL) and reported with status -1.
+    static func run(_ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600)) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -39,6 +40,10 @@ enum CLIRunner {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Double(timeout / .milliseconds(1)) / 1000, execute: watchdog)
+        defer { watchdog.cancel() }
         // Read both pipes fully before waiting, so a large output cannot block the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data(), errData = Data()

@@ -38,7 +38,7 @@ import Testing
         let hparams = try CLIFixture.hparams(samples: 120, in: work)
         func arguments(_ stats: String) -> [String] {
             ["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
-             "--stats-dir", work.appendingPathComponent(stats).path, "--checkpoint-every", "20", "-q"]
+             "--stats-dir", work.appendingPathComponent(stats).path, "--checkpoint-every", "20", "--chunk-samples", "20", "-q"]
         }
         let whole = try CLIRunner.run(arguments("whole"))
         #expect(whole.status == 0, "\(whole.stderr)")

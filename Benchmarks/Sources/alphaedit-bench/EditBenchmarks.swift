@@ -110,60 +110,50 @@ struct EditBenchmark {
             try ProjectorJob(statistics: statsJob, threshold: hparams.nullspaceThreshold ?? 0.02).run(stats: stats, events: progress.handler)
         }
         let projectorPeak = phasePeak()
-        stats = []
         progress.line("projectors: \(formatted(projectorClock.seconds, 1)) s; null-space dimensions \(projectors.map(\.nullSpaceDimension))")
 
         // The sequential state of a first batch, as EditJob.run makes it.
-        var state = EditState(algorithm: .alphaedit, layers: hparams.layers, projectors: projectors.map(\.matrix), secondMoments: [],
-                              width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
+        let state = EditState.initial(algorithm: .alphaedit, statistics: stats, projectors: projectors,
+                                      templates: templates, modelFingerprint: fingerprint)
+        stats = []
         let original = hparams.layers.map { model.weights.blocks[$0].mlp.down.weight }
-        let editor = BatchEditor(tokenizer: tokenizer, hparams: hparams)
 
-        // 3. Targets: BatchEditor.apply's first step.
-        var targetsClock = StageClock()
-        let unedited = model
+        // 3–5. One batch through the same driver as `alphaedit edit` (EditSession over LocalStages),
+        // timed by its began/ended events: targets; per layer, lowest first, the keys (compute_ks
+        // and the current outputs), the solve and the weight update; then the caches.
+        let phases = PhaseClocks()
         let targetsStart = ContinuousClock.now
-        let (targetResults, z) = targetsClock.measure {
-            editor.targets(requests, model: unedited, templates: state.templates) { done in
+        let handler: EditEventHandler = { event in
+            switch event {
+            case .began(let phase): phases.began(phase)
+            case .ended(let phase):
+                phases.ended(phase)
+                if phase == .targets { phases.targetsPeak = ProcessMemory.peakResidentBytes; ProcessMemory.resetPeak() }
+                if case .apply(let layer) = phase {
+                    let clocks = phases.snapshot()
+                    progress.line("layer \(layer): keys \(formatted(clocks.computeKs.seconds + clocks.current.seconds, 1)) s, solve \(formatted(clocks.system.seconds + clocks.apply.seconds, 1)) s so far")
+                }
+            case .progress(let done, let total, _):
                 let elapsed = (ContinuousClock.now - targetsStart) / .seconds(1)
-                let left = elapsed / Double(done) * Double(requests.count - done)
-                progress.throttled("targets \(done)/\(requests.count), \(formatted(elapsed / Double(done), 1)) s per request, ~\(formatted(left / 60, 1)) min left",
-                                   final: done == requests.count)
+                let left = elapsed / Double(done) * Double(total - done)
+                progress.throttled("targets \(done)/\(total), \(formatted(elapsed / Double(done), 1)) s per request, ~\(formatted(left / 60, 1)) min left",
+                                   final: done == total)
+            case .stage, .note: break
             }
         }
-        let targetsPeak = phasePeak()
+        let localStages = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates, events: handler)
+        var session = try EditSession(stages: localStages, state: state, events: handler)
+        let batch = try session.apply(requests)
+        model = session.model
+        let clocks = phases.snapshot()
+        let targetResults = batch.targets
+        let targetsClock = clocks.targets
+        let targetsPeak = phases.targetsPeak
+        if let targetsPeak { peaks.append(targetsPeak) }
         let steps = targetResults.map(\.losses.count)
         progress.line("targets: \(formatted(targetsClock.seconds, 1)) s, \(steps.reduce(0, +)) forward steps")
-
-        // 4–5. Per layer, lowest first, BatchEditor.updateLayer's pieces in its order: the keys and
-        // the current outputs (keys: the activation reads, compute_ks and the official cur_zs), the
-        // residuals, the AlphaEdit solve and the weight update (solve); then the caches (solve).
-        var computeKsClock = StageClock(), currentClock = StageClock()
-        var systemClock = StageClock(), applyClock = StageClock(), cacheClock = StageClock()
-        var layerKeys: [Matrix<Float>] = []
-        for (i, layer) in state.layers.enumerated() {
-            // The extractor (holding the model as it is) is released before the weight update, as in
-            // BatchEditor.apply, so the update does not copy the weight.
-            let (keys, outputs) = { () -> (Matrix<Float>, Matrix<Float>) in
-                let extractor = KeyExtractor(model: model, tokenizer: tokenizer, factToken: hparams.factToken)
-                let keys = computeKsClock.measure { extractor.keys(requests: requests, layer: layer, templates: state.templates) }
-                let outputs = currentClock.measure { extractor.blockOutputs(requests: requests, layer: hparams.zLayer) }
-                return (keys, outputs)
-            }()
-            let delta = try systemClock.measure {
-                var residuals = z - outputs
-                residuals.scale(by: 1 / Float(state.layers.count - i))
-                return try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: state.projectors[i],
-                                                  cache: state.caches[i], l2: hparams.l2 ?? 10)
-            }
-            applyClock.measure { BatchEditor.add(delta, toLayer: layer, of: &model) }
-            layerKeys.append(keys)
-            progress.line("layer \(layer): keys \(formatted(computeKsClock.seconds + currentClock.seconds, 1)) s, solve \(formatted(systemClock.seconds + applyClock.seconds, 1)) s so far")
-        }
-        cacheClock.measure {
-            for (i, keys) in layerKeys.enumerated() { state.caches[i] += matmul(keys, keys, transposeB: true) }
-            state.editCount += requests.count
-        }
+        let computeKsClock = clocks.computeKs, currentClock = clocks.current
+        let systemClock = clocks.system, applyClock = clocks.apply, cacheClock = clocks.caches
         let updatePeak = phasePeak()
         var keysClock = StageClock(), solveClock = StageClock()
         for part in [computeKsClock, currentClock] { keysClock.add(part) }
@@ -305,6 +295,46 @@ struct StageClock {
     }
 }
 
+/// Wall and CPU time of the session's phases, from its began/ended events (one phase at a time).
+final class PhaseClocks: @unchecked Sendable {
+    struct Clocks {
+        var targets = StageClock(), computeKs = StageClock(), current = StageClock()
+        var system = StageClock(), apply = StageClock(), caches = StageClock()
+    }
+    private let lock = NSLock()
+    private var clocks = Clocks()
+    private var open: (wall: ContinuousClock.Instant, cpu: Double)?
+    /// Peak resident bytes of the targets phase (read when it ends).
+    var targetsPeak: Int? {
+        get { lock.withLock { storedTargetsPeak } }
+        set { lock.withLock { storedTargetsPeak = newValue } }
+    }
+    private var storedTargetsPeak: Int?
+
+    func began(_ phase: EditPhase) {
+        lock.withLock { open = (ContinuousClock.now, processCPUSeconds()) }
+    }
+
+    func ended(_ phase: EditPhase) {
+        lock.withLock {
+            guard let start = open else { return }
+            open = nil
+            let seconds = (ContinuousClock.now - start.wall) / .seconds(1), cpu = processCPUSeconds() - start.cpu
+            func add(_ clock: inout StageClock) { clock.seconds += seconds; clock.cpuSeconds += cpu }
+            switch phase {
+            case .targets: add(&clocks.targets)
+            case .keys: add(&clocks.computeKs)
+            case .currentOutputs: add(&clocks.current)
+            case .solve: add(&clocks.system)
+            case .apply: add(&clocks.apply)
+            case .caches: add(&clocks.caches)
+            }
+        }
+    }
+
+    func snapshot() -> Clocks { lock.withLock { clocks } }
+}
+
 /// Progress lines on standard error, with the time since the run began; rate-limited for
 /// progress within a stage.
 final class EditProgress: @unchecked Sendable {
@@ -334,6 +364,7 @@ final class EditProgress: @unchecked Sendable {
             switch event {
             case .stage(let text), .note(let text): line(text)
             case .progress(let done, let total, let detail): throttled("\(done)/\(total) \(detail)", final: done == total)
+            case .began, .ended: break
             }
         }
     }

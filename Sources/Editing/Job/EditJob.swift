@@ -21,6 +21,8 @@ public struct EditJobConfiguration: Sendable {
     public var templateSeed: UInt64 = 0
     /// Replace a non-empty output directory.
     public var overwrite = false
+    /// Samples per chunk of a statistics pass (``StatisticsJob/chunkSamples``).
+    public var chunkSamples = 1000
 
     public init(modelDirectory: URL, hparamsFile: URL, requestsFile: URL, outputDirectory: URL, statsDirectory: URL) {
         self.modelDirectory = modelDirectory
@@ -93,6 +95,9 @@ public struct EditJob: Sendable {
         if let batchSize = configuration.batchSize, batchSize < 1 {
             throw EditJobError.invalidState(path: "--batch-size", reason: "must be at least 1")
         }
+        if configuration.chunkSamples < 1 {
+            throw EditJobError.invalidState(path: "chunk samples", reason: "must be at least 1")
+        }
         try Self.checkOutputDirectory(configuration.outputDirectory, overwrite: configuration.overwrite)
     }
 
@@ -106,8 +111,11 @@ public struct EditJob: Sendable {
         if !isDirectory.boolValue || (!contents.isEmpty && !overwrite) { throw EditJobError.outputExists(path: url.path) }
     }
 
-    public func run(events: EditEventHandler = { _ in }) throws -> EditJobSummary {
+    /// - Parameter executor: where the stages run (this process by default; the cluster's coordinator
+    ///   passes its own). The result does not depend on it.
+    public func run(executor: any EditExecutor = LocalExecutor(), events: @escaping EditEventHandler = { _ in }) throws -> EditJobSummary {
         let c = configuration
+        try executor.bind(modelDirectory: c.modelDirectory, hparamsFile: c.hparamsFile)
         // Everything that can be checked cheaply is checked before the weights are loaded.
         let checkpoint = try Checkpoint(directory: c.modelDirectory)
         let tokenizer = try Tokenizer(directory: c.modelDirectory)
@@ -124,9 +132,10 @@ public struct EditJob: Sendable {
             }
             continued = state
         } else {
-            let job = StatisticsJob(config: config, tokenizer: tokenizer, modelFingerprint: fingerprint,
+            var job = StatisticsJob(config: config, tokenizer: tokenizer, modelFingerprint: fingerprint,
                                     modelName: c.modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
                                     statsDirectory: c.statsDirectory, corpus: try c.corpus.map { try Corpus(url: $0) })
+            job.chunkSamples = c.chunkSamples
             try job.validate()
             statsJob = job
         }
@@ -141,20 +150,12 @@ public struct EditJob: Sendable {
             state = continued
             events(.note("continuing from \(c.stateFile!.path) after \(state.editCount) edits"))
         } else {
-            let statsJob = statsJob!
             let loaded = model
-            let stats = try statsJob.run(model: { loaded }, events: events)
             let templates = templatesFromFile ?? ContextTemplates.sample(model: model, tokenizer: tokenizer, seed: c.templateSeed)
-            switch c.algorithm {
-            case .alphaedit:
-                let projectors = try ProjectorJob(statistics: statsJob, threshold: hparams.nullspaceThreshold ?? 0.02).run(stats: stats, events: events)
-                for p in projectors { nullSpace[p.layer] = p.nullSpaceDimension }
-                state = EditState(algorithm: .alphaedit, layers: hparams.layers, projectors: projectors.map(\.matrix), secondMoments: [],
-                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
-            case .memit:
-                state = EditState(algorithm: .memit, layers: hparams.layers, projectors: [], secondMoments: stats.map(\.secondMoment),
-                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
-            }
+            let prepared = try EditState.prepare(algorithm: c.algorithm, statistics: statsJob!, model: { loaded }, templates: templates,
+                                                 executor: executor, events: events)
+            state = prepared.state
+            for p in prepared.projectors { nullSpace[p.layer] = p.nullSpaceDimension }
         }
 
         let scorer = { (model: TransformerModel) -> [[String: TargetScore]] in
@@ -174,25 +175,22 @@ public struct EditJob: Sendable {
         let original = model.weights
         let batchSize = c.batchSize ?? requests.count
         let batches = stride(from: 0, to: requests.count, by: batchSize).map { Array(requests[$0..<min($0 + batchSize, requests.count)]) }
-        let editor = BatchEditor(tokenizer: tokenizer, hparams: hparams)
+        let stages = try executor.editStages(model: model, tokenizer: tokenizer, hparams: hparams, algorithm: c.algorithm,
+                                             templates: state.templates, events: events)
+        var session = try EditSession(stages: stages, state: state, events: events)
         var batchOfRequest: [Int] = []
         var optimisation: [TargetOptimisationSummary] = []
         for (b, batch) in batches.enumerated() {
             events(.stage("batch \(b + 1)/\(batches.count): \(batch.count) edits"))
-            let result = try editor.apply(batch, to: &model, state: &state) { message in
-                if message.hasPrefix("targets "), let counts = message.dropFirst(8).split(separator: "/").map({ Int($0) }) as [Int?]?,
-                   counts.count == 2, let done = counts[0], let total = counts[1] {
-                    events(.progress(done: done, total: total, detail: "targets"))
-                } else {
-                    events(.note(message))
-                }
-            }
+            let result = try session.apply(batch)
             batchOfRequest += Array(repeating: b, count: batch.count)
             optimisation += result.targets.map {
                 TargetOptimisationSummary(probabilityBefore: $0.probabilityBefore, probabilityAfter: $0.probabilityAfter,
                                           initialGradient: $0.initialGradient, steps: $0.losses.count)
             }
         }
+        model = session.model
+        state = session.state
         events(.stage("scoring the requests after editing"))
         let after = scorer(model)
         let records = requests.enumerated().map { i, r in

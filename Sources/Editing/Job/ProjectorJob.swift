@@ -18,24 +18,42 @@ public struct ProjectorJob: Sendable {
             .appendingPathComponent("\(statistics.module(layer))_projector_\(threshold)_\(statistics.sampleCount).safetensors")
     }
 
-    /// Loads cached projectors whose provenance matches `stats`, computing the others.
-    public func run(stats: [LayerStatistics], events: EditEventHandler = { _ in }) throws -> [NullSpaceProjector] {
-        try stats.map { layerStats in
+    /// The projector of one layer's statistics (spec §3), as a worker that owns the layer computes it.
+    public static func compute(_ stats: LayerStatistics, threshold: Double) throws -> NullSpaceProjector {
+        try NullSpaceProjector(layer: stats.layer, secondMoment: stats.secondMoment, threshold: threshold)
+    }
+
+    /// Loads cached projectors whose provenance matches `stats`, computing the others with
+    /// `compute` (all missing layers in one call, so that owners can work in parallel) and caching them.
+    public func run(stats: [LayerStatistics], events: EditEventHandler = { _ in },
+                    compute: (([LayerStatistics]) throws -> [NullSpaceProjector])? = nil) throws -> [NullSpaceProjector] {
+        var result: [Int: NullSpaceProjector] = [:]
+        var missing: [LayerStatistics] = []
+        for layerStats in stats {
             let path = url(layer: layerStats.layer)
             if FileManager.default.fileExists(atPath: path.path),
                let (projector, provenance) = try? NullSpaceProjector.read(from: path),
                provenance.model == layerStats.provenance.model, provenance.corpus == layerStats.provenance.corpus,
                projector.threshold == threshold, projector.matrix.rows == layerStats.width {
                 events(.note("layer \(layerStats.layer): projector from \(path.lastPathComponent) (null space \(projector.nullSpaceDimension) of \(layerStats.width))"))
-                return projector
+                result[layerStats.layer] = projector
+            } else {
+                missing.append(layerStats)
             }
-            events(.stage("projector of layer \(layerStats.layer) (\(layerStats.width)×\(layerStats.width) eigendecomposition)"))
-            let projector = try NullSpaceProjector(layer: layerStats.layer, secondMoment: layerStats.secondMoment, threshold: threshold)
-            try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try projector.write(to: path, provenance: layerStats.provenance)
-            let near = projector.eigenvaluesNearThreshold().map { String(format: "%.4g", $0) }.joined(separator: ", ")
-            events(.note("layer \(layerStats.layer): null space \(projector.nullSpaceDimension) of \(layerStats.width) (eigenvalues nearest \(threshold): \(near))"))
-            return projector
         }
+        if !missing.isEmpty {
+            let threshold = self.threshold
+            events(.stage("projectors of layers \(missing.map { String($0.layer) }.joined(separator: ", ")) (\(missing[0].width)×\(missing[0].width) eigendecompositions)"))
+            let computed = try compute?(missing) ?? missing.map { try Self.compute($0, threshold: threshold) }
+            for (layerStats, projector) in zip(missing, computed) {
+                let path = url(layer: layerStats.layer)
+                try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try projector.write(to: path, provenance: layerStats.provenance)
+                let near = projector.eigenvaluesNearThreshold().map { String(format: "%.4g", $0) }.joined(separator: ", ")
+                events(.note("layer \(layerStats.layer): null space \(projector.nullSpaceDimension) of \(layerStats.width) (eigenvalues nearest \(threshold): \(near))"))
+                result[layerStats.layer] = projector
+            }
+        }
+        return stats.map { result[$0.layer]! }
     }
 }

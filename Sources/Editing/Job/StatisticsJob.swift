@@ -20,7 +20,12 @@ public struct StatisticsJob: Sendable {
     public let statsDirectory: URL
     /// The corpus standing in for `mom2_dataset`, if statistics may be computed.
     public let corpus: Corpus?
+    /// Samples between checkpoints of the pass (rounded up to whole chunks).
     public var checkpointInterval = 1000
+    /// Samples per chunk of the pass: each chunk is summed from zero and the chunks are added in
+    /// order, whoever computes them (see ``StatisticsPlan``). Part of the result's definition, so
+    /// it is fixed by the job, never by the number of workers or threads.
+    public var chunkSamples = 1000
     /// For tests of resumption: stop as if killed (throwing `Interrupted`) right after writing
     /// the first checkpoint at or past this many samples.
     public var stopAfterSamples: Int? = nil
@@ -80,7 +85,9 @@ public struct StatisticsJob: Sendable {
 
     /// Loads the cached statistics of every layer, computing (and caching) the missing ones with
     /// `model()` (called only when something must be computed).
-    public func run(model: () throws -> TransformerModel, events: EditEventHandler = { _ in }) throws -> [LayerStatistics] {
+    /// - Parameter stages: who computes the chunks (nil: this process, on `model()`).
+    public func run(model: () throws -> TransformerModel, stages: (any StatisticsStages)? = nil,
+                    events: EditEventHandler = { _ in }) throws -> [LayerStatistics] {
         try validate()
         var result: [Int: LayerStatistics] = [:]
         var missing: [Int] = []
@@ -93,54 +100,60 @@ public struct StatisticsJob: Sendable {
             }
         }
         if !missing.isEmpty, let corpus {
-            for stats in try compute(layers: missing, corpus: corpus, model: try model(), events: events) { result[stats.layer] = stats }
+            let stages = try stages ?? LocalStatisticsStages(
+                collector: StatisticsCollector(model: try model(), tokenizer: tokenizer, layers: missing), corpus: corpus)
+            for stats in try compute(layers: missing, corpus: corpus, stages: stages, events: events) { result[stats.layer] = stats }
         }
         return hparams.layers.map { result[$0]! }
     }
 
-    private func compute(layers: [Int], corpus: Corpus, model: TransformerModel, events: EditEventHandler) throws -> [LayerStatistics] {
-        let order = corpus.sampleOrder(count: sampleCount)
+    /// The plan of a pass over `layers`.
+    public func plan(layers: [Int], corpus: Corpus) -> StatisticsPlan {
+        StatisticsPlan(layers: layers, order: corpus.sampleOrder(count: sampleCount), chunkSamples: chunkSamples)
+    }
+
+    private func compute(layers: [Int], corpus: Corpus, stages: any StatisticsStages, events: EditEventHandler) throws -> [LayerStatistics] {
+        let plan = plan(layers: layers, corpus: corpus)
         var statistics = layers.map {
             LayerStatistics(layer: $0, width: config.intermediateSize,
                             provenance: StatisticsProvenance(model: modelFingerprint, module: module($0),
                                                              corpus: corpus.fingerprint, dtype: hparams.mom2DType))
         }
-        // Resume from the checkpoints of an interrupted run, if all layers have one at the same point.
-        var start = 0
+        // Resume from the checkpoints of an interrupted run, if all layers have one at the same
+        // chunk boundary of the same chunk length.
+        var startChunk = 0
         let partials = layers.map { partialURL(layer: $0) }
         if partials.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
             let read = try partials.map { try LayerStatistics.read(from: $0) }
             let points = Set(read.map { $0.metadata["next_sample"] ?? "" })
-            if points.count == 1, let next = Int(points.first!), next <= order.count,
+            let lengths = Set(read.map { $0.metadata["chunk_samples"] ?? "" })
+            if points.count == 1, let next = Int(points.first!), lengths == [String(chunkSamples)],
+               let chunk = plan.chunk(startingAt: next),
                read.allSatisfy({ $0.statistics.provenance == statistics[0].provenance.with(module: $0.statistics.provenance.module) }) {
                 statistics = read.map(\.statistics)
-                start = next
-                events(.note("resuming statistics at sample \(next) of \(order.count)"))
+                startChunk = chunk
+                events(.note("resuming statistics at sample \(next) of \(plan.order.count)"))
             }
         }
         try FileManager.default.createDirectory(at: url(layer: layers[0]).deletingLastPathComponent(), withIntermediateDirectories: true)
-        events(.stage("statistics of layers \(layers.map(String.init).joined(separator: ", ")) over \(order.count) samples"))
-        let collector = StatisticsCollector(model: model, tokenizer: tokenizer, layers: layers)
+        events(.stage("statistics of layers \(layers.map(String.init).joined(separator: ", ")) over \(plan.order.count) samples"))
         let clock = ContinuousClock()
         let began = clock.now
-        var runTokens = 0  // tokens of this run (not of a resumed checkpoint), for the rate
-        while start < order.count {
-            let end = min(start + checkpointInterval, order.count)
-            let base = start, before = statistics[0].count, tokensSoFar = runTokens
-            collector.accumulate(corpus: corpus, order: order, range: start..<end, into: &statistics) { done, chunkTokens in
-                let elapsed = (clock.now - began) / .seconds(1)
-                let rate = Double(tokensSoFar + chunkTokens) / max(elapsed, 1e-9)
-                events(.progress(done: base + done, total: order.count, detail: String(format: "%.0f tokens/s", rate)))
+        let firstSample = plan.samples(ofChunk: startChunk).lowerBound
+        let checkpointEvery = max(1, (checkpointInterval + chunkSamples - 1) / chunkSamples)
+        try stages.reduce(plan, chunks: startChunk..<plan.chunkCount, into: &statistics, checkpointEvery: checkpointInterval > 0 ? checkpointEvery : Int.max,
+                          checkpoint: { next, totals in
+            let nextSample = plan.samples(ofChunk: next).lowerBound
+            for (i, layer) in layers.enumerated() {
+                try totals[i].write(to: partialURL(layer: layer),
+                                    extra: ["next_sample": String(nextSample), "chunk_samples": String(chunkSamples)])
             }
-            runTokens += statistics[0].count - before
-            start = end
-            if start < order.count {
-                for (i, layer) in layers.enumerated() {
-                    try statistics[i].write(to: partialURL(layer: layer), extra: ["next_sample": String(start)])
-                }
-                if let stop = stopAfterSamples, start >= stop { throw Interrupted(nextSample: start) }
-            }
-        }
+            if let stop = stopAfterSamples, nextSample >= stop { throw Interrupted(nextSample: nextSample) }
+        }, progress: { done, tokens in
+            let elapsed = (clock.now - began) / .seconds(1)
+            events(.progress(done: firstSample + done, total: plan.order.count,
+                             detail: String(format: "%.0f tokens/s", Double(tokens) / max(elapsed, 1e-9))))
+        })
         for (i, layer) in layers.enumerated() {
             try statistics[i].write(to: url(layer: layer))
             try? FileManager.default.removeItem(at: partialURL(layer: layer))

@@ -14,12 +14,12 @@ extension EditState {
             "layers": layers.map(String.init).joined(separator: ","), "context_templates": templatesJSON,
             "edit_count": String(editCount), "model": modelFingerprint,
         ])
-        for (i, layer) in layers.enumerated() {
-            switch algorithm {
-            case .alphaedit: try writer.add(name: "layer.\(layer).projector", matrix: projectors[i])
-            case .memit: try writer.add(name: "layer.\(layer).second_moment", matrix: secondMoments[i])
+        for state in layerStates {
+            switch state.constraint {
+            case .projector(let p): try writer.add(name: "layer.\(state.layer).projector", matrix: p)
+            case .secondMoment(let c0): try writer.add(name: "layer.\(state.layer).second_moment", matrix: c0)
             }
-            try writer.add(name: "layer.\(layer).cache", matrix: caches[i])
+            try writer.add(name: "layer.\(state.layer).cache", matrix: state.cache)
         }
         try writer.write(to: url)
     }
@@ -44,18 +44,23 @@ extension EditState {
             throw EditJobError.invalidState(path: path, reason: "made for model \(stateModel), not this model (\(model))")
         }
         let groups = try JSONDecoder().decode([[String]].self, from: Data(try file.requireMetadata("context_templates").utf8))
-        var projectors: [Matrix<Float>] = [], moments: [Matrix<Double>] = [], caches: [Matrix<Float>] = []
-        for layer in layers {
+        let layerStates = try layers.map { layer in
+            let constraint: LayerConstraint
             switch algorithm {
-            case .alphaedit: projectors.append(try file.floatMatrix("layer.\(layer).projector"))
-            case .memit: moments.append(try file.doubleMatrix("layer.\(layer).second_moment"))
+            case .alphaedit: constraint = .projector(try file.floatMatrix("layer.\(layer).projector"))
+            case .memit: constraint = .secondMoment(try file.doubleMatrix("layer.\(layer).second_moment"))
             }
-            caches.append(try file.floatMatrix("layer.\(layer).cache"))
+            let cache = try file.floatMatrix("layer.\(layer).cache")
+            guard cache.rows == constraint.width, cache.cols == constraint.width else {
+                throw EditJobError.invalidState(path: path, reason: "layer.\(layer).cache is \(cache.rows)×\(cache.cols), its constraint \(constraint.width) wide")
+            }
+            return LayerEditState(layer: layer, constraint: constraint, cache: cache)
         }
-        var state = EditState(algorithm: algorithm, layers: layers, projectors: projectors, secondMoments: moments,
-                              width: caches[0].rows, templates: try ContextTemplates(groups: groups), modelFingerprint: model)
-        state.caches = caches
-        state.editCount = Int(try file.requireMetadata("edit_count")) ?? 0
+        guard let editCount = Int(try file.requireMetadata("edit_count")), editCount >= 0 else {
+            throw EditJobError.invalidState(path: path, reason: "metadata edit_count is not a count")
+        }
+        let state = EditState(algorithm: algorithm, layerStates: layerStates, templates: try ContextTemplates(groups: groups),
+                              editCount: editCount, modelFingerprint: model)
         return state
     }
 }

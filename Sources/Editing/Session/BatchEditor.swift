@@ -13,6 +13,14 @@ public struct LayerUpdate: Sendable {
     public var residuals: Matrix<Float>
     /// Δ `[d0, d1]` added to W̃.
     public var delta: Matrix<Float>
+
+    public init(layer: Int, keys: Matrix<Float>, currentOutputs: Matrix<Float>, residuals: Matrix<Float>, delta: Matrix<Float>) {
+        self.layer = layer
+        self.keys = keys
+        self.currentOutputs = currentOutputs
+        self.residuals = residuals
+        self.delta = delta
+    }
 }
 
 /// What one batch did.
@@ -23,7 +31,8 @@ public struct BatchResult: Sendable {
     public var layers: [LayerUpdate]
 }
 
-/// Edits one batch of requests into a model (spec §7; MEMIT per §8), updating the sequential state.
+/// Edits one batch of requests into a model in this process (spec §7; MEMIT per §8): an
+/// ``EditSession`` over ``LocalStages``, for callers that hold the model and the state themselves.
 public struct BatchEditor: Sendable {
     public let tokenizer: Tokenizer
     public let hparams: EditHyperParameters
@@ -35,62 +44,29 @@ public struct BatchEditor: Sendable {
 
     /// Z `[d1, N]`: the target of every request, all computed on the model as it is before the batch.
     public func targets(_ requests: [EditRequest], model: TransformerModel, templates: ContextTemplates,
-                        progress: (Int) -> Void = { _ in }) -> (results: [TargetResult], matrix: Matrix<Float>) {
-        let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
-        var results: [TargetResult] = []
-        for (i, request) in requests.enumerated() {
-            results.append(optimizer.optimize(request))
-            progress(i + 1)
-        }
-        let d1 = model.config.hiddenSize
-        var z = Matrix<Float>(rows: d1, cols: requests.count, repeating: 0)
-        for (r, result) in results.enumerated() {
-            for c in 0..<d1 { z.elements[c * requests.count + r] = result.target[c] }
-        }
-        return (results, z)
+                        progress: @escaping @Sendable (Int) -> Void = { _ in }) -> (results: [TargetResult], matrix: Matrix<Float>) {
+        let stages = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
+        let results = try! stages.targets(requests, batch: 0, progress: progress)  // LocalStages.targets does not throw
+        return (results, LocalStages.targetMatrix(results, width: model.config.hiddenSize))
     }
 
     /// Applies the batch: targets, then each layer from the lowest, then the caches.
     public func apply(_ requests: [EditRequest], to model: inout TransformerModel, state: inout EditState,
-                      progress: (String) -> Void = { _ in }) throws -> BatchResult {
-        let (results, z) = targets(requests, model: model, templates: state.templates) { done in
-            progress("targets \(done)/\(requests.count)")
-        }
-        var updates: [LayerUpdate] = []
-        for (i, layer) in state.layers.enumerated() {
-            progress("layer \(layer)")
-            let update = try updateLayer(i, requests: requests, targets: z, model: model, state: state)
-            Self.add(update.delta, toLayer: layer, of: &model)
-            updates.append(update)
-        }
-        // The keys at layer l_i depend only on blocks below l_i and the unedited part of block l_i,
-        // so the solve-time keys are the keys of the edited model (spec §7.4).
-        for (i, update) in updates.enumerated() {
-            state.caches[i] += matmul(update.keys, update.keys, transposeB: true)
-        }
-        state.editCount += requests.count
-        return BatchResult(targets: results, targetMatrix: z, layers: updates)
+                      events: @escaping EditEventHandler = { _ in }) throws -> BatchResult {
+        let stages = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: state.templates, events: events)
+        var session = try EditSession(stages: stages, state: state, events: events)
+        defer { model = stages.model }
+        let result = try session.apply(requests)
+        state = session.state
+        return result
     }
 
     /// One layer's update, computed on `model` as it is (earlier layers of the batch applied).
     public func updateLayer(_ i: Int, requests: [EditRequest], targets z: Matrix<Float>, model: TransformerModel,
                             state: EditState) throws -> LayerUpdate {
-        let layer = state.layers[i]
-        let extractor = KeyExtractor(model: model, tokenizer: tokenizer, factToken: hparams.factToken)
-        let keys = extractor.keys(requests: requests, layer: layer, templates: state.templates)
-        let current = extractor.blockOutputs(requests: requests, layer: hparams.zLayer)
-        var residuals = z - current
-        residuals.scale(by: 1 / Float(state.layers.count - i))
-        let delta: Matrix<Float>
-        switch state.algorithm {
-        case .alphaedit:
-            delta = try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: state.projectors[i],
-                                               cache: state.caches[i], l2: hparams.l2 ?? 10)
-        case .memit:
-            delta = try WeightUpdate.memit(keys: keys, residuals: residuals, secondMoment: state.secondMoments[i],
-                                           updateWeight: hparams.mom2UpdateWeight ?? 15_000).delta
-        }
-        return LayerUpdate(layer: layer, keys: keys, currentOutputs: current, residuals: residuals, delta: delta)
+        let stages = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: state.templates)
+        return try stages.updateLayer(i, layerCount: state.layerStates.count, requests: requests, targets: z,
+                                      state: state.layerStates[i], batch: 0)
     }
 
     /// W̃ += Δ on the down projection of `layer` (Δ for Conv1D `[in, out]`, Δᵀ for Linear `[out, in]`).

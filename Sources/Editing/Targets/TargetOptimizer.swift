@@ -17,6 +17,16 @@ public struct TargetResult: Sendable {
     /// Adam's first step normalises each component to ±lr whatever its size, so δ follows the
     /// rounding noise of the gradient and the target is not reproducible across implementations.
     public var initialGradient: Float
+
+    public init(target: [Float], initial: [Float], losses: [Float], probabilityBefore: Float, probabilityAfter: Float,
+                initialGradient: Float) {
+        self.target = target
+        self.initial = initial
+        self.losses = losses
+        self.probabilityBefore = probabilityBefore
+        self.probabilityAfter = probabilityAfter
+        self.initialGradient = initialGradient
+    }
 }
 
 /// compute_z: finds δ added to the output of block l* at the subject's last token so that every

@@ -56,10 +56,14 @@ public struct ExperimentRunner: Sendable {
         public var edited: [EditAlgorithm: (model: TransformerModel, state: EditState)]
     }
 
-    public func run(events: @escaping EditEventHandler = { _ in }) throws -> ExperimentReport { try runKeepingModels(events: events).report }
+    public func run(executor: any EditExecutor = LocalExecutor(), events: @escaping EditEventHandler = { _ in }) throws -> ExperimentReport {
+        try runKeepingModels(executor: executor, events: events).report
+    }
 
-    public func runKeepingModels(events: @escaping EditEventHandler = { _ in }) throws -> Result {
+    /// - Parameter executor: where the stages run; the result does not depend on it.
+    public func runKeepingModels(executor: any EditExecutor = LocalExecutor(), events: @escaping EditEventHandler = { _ in }) throws -> Result {
         let c = configuration
+        try executor.bind(modelDirectory: c.modelDirectory, hparamsFile: c.hparamsFile)
         let checkpoint = try Checkpoint(directory: c.modelDirectory)
         let tokenizer = try Tokenizer(directory: c.modelDirectory)
         let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
@@ -70,7 +74,6 @@ public struct ExperimentRunner: Sendable {
         try statsJob.validate()
         events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
         let original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
-        let stats = try statsJob.run(model: { original }, events: events)
         let templates = templatesFromFile ?? ContextTemplates.sample(model: original, tokenizer: tokenizer, seed: c.templateSeed)
         let checkpoints = Self.checkpoints(total: requests.count, batchSize: c.batchSize, every: c.evaluateEvery)
 
@@ -88,18 +91,11 @@ public struct ExperimentRunner: Sendable {
 
         for algorithm in c.algorithms {
             let h = hparams[algorithm]!
-            var model = original
-            var state: EditState
-            switch algorithm {
-            case .alphaedit:
-                let projectors = try ProjectorJob(statistics: statsJob, threshold: h.nullspaceThreshold ?? 0.02).run(stats: stats, events: events)
-                state = EditState(algorithm: .alphaedit, layers: h.layers, projectors: projectors.map(\.matrix), secondMoments: [],
-                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
-            case .memit:
-                state = EditState(algorithm: .memit, layers: h.layers, projectors: [], secondMoments: stats.map(\.secondMoment),
-                                  width: config.intermediateSize, templates: templates, modelFingerprint: fingerprint)
-            }
-            let editor = BatchEditor(tokenizer: tokenizer, hparams: h)
+            let prepared = try EditState.prepare(algorithm: algorithm, statistics: statsJob, model: { original },
+                                                 templates: templates, executor: executor, events: events)
+            let stages = try executor.editStages(model: original, tokenizer: tokenizer, hparams: h, algorithm: algorithm,
+                                                 templates: templates, events: events)
+            var session = try EditSession(stages: stages, state: prepared.state, events: events)
             var points: [ExperimentPoint] = []
             var seconds = 0.0
             var done = 0
@@ -108,26 +104,21 @@ public struct ExperimentRunner: Sendable {
                 let batch = Array(requests[done..<min(done + c.batchSize, requests.count)])
                 events(.stage("\(algorithm.rawValue): edits \(done + 1)–\(done + batch.count) of \(requests.count)"))
                 let start = clock.now
-                _ = try editor.apply(batch, to: &model, state: &state) { message in
-                    if message.hasPrefix("targets "), let slash = message.firstIndex(of: "/"),
-                       let doneTargets = Int(message[message.index(message.startIndex, offsetBy: 8)..<slash]) {
-                        events(.progress(done: doneTargets, total: batch.count, detail: "targets"))
-                    }
-                }
+                _ = try session.apply(batch)
                 seconds += (clock.now - start) / .seconds(1)
                 done += batch.count
                 if checkpoints.contains(done) {
                     events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
                     let evalStart = clock.now
-                    lastResults = try evaluate(model, tokenizer: tokenizer, upTo: done, events: events)
+                    lastResults = try evaluate(session.model, tokenizer: tokenizer, upTo: done, events: events)
                     points.append(ExperimentPoint(edits: done, metrics: Self.summary(lastResults, prefix: done),
                                                   seconds: (clock.now - evalStart) / .seconds(1)))
                 }
             }
             curves[algorithm.rawValue] = points
             editSeconds[algorithm.rawValue] = seconds
-            finals[algorithm.rawValue] = try finalMetrics(model, tokenizer: tokenizer, results: lastResults, events: events)
-            edited[algorithm] = (model, state)
+            finals[algorithm.rawValue] = try finalMetrics(session.model, tokenizer: tokenizer, results: lastResults, events: events)
+            edited[algorithm] = (session.model, session.state)
         }
         var notes = [
             "Metrics after k edits average the records edited so far (evaluate_sequential.py); the unedited model is evaluated on the same records.",

@@ -27,6 +27,7 @@ struct EditCommand: ParsableCommand {
     )
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup(title: "Distributed") var cluster: ClusterOptions
 
     @Option(name: .long, help: ArgumentHelp("Hyper-parameters: an official hparams/AlphaEdit/*.json (or configs/*.json) file.", valueName: "hparams.json"))
     var config: String
@@ -85,7 +86,9 @@ struct EditCommand: ParsableCommand {
         configuration.overwrite = overwrite
         let job = try EditJob(configuration)
         let reporter = ProgressReporter(quiet: quiet)
-        let summary = try job.run(events: reporter.handler)
+        let summary = try cluster.withExecutor(modelDirectory: model.modelURL, hparamsFile: URL(fileURLWithPath: config), quiet: quiet) {
+            try job.run(executor: $0, events: reporter.handler)
+        }
         if json {
             struct Output: Encodable { let output_dir: String; let batches: Int; let edits: [EditRecord] }
             try JSONOutput.print(Output(output_dir: summary.outputDirectory.path, batches: summary.batches, edits: summary.records))

@@ -69,6 +69,8 @@ struct ExperimentCommand: ParsableCommand {
     @Flag(help: "Print {\"edits\": T, \"methods\": {...}} on standard output.")
     var json = false
 
+    @OptionGroup(title: "Distributed") var cluster: ClusterOptions
+
     @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
@@ -113,9 +115,12 @@ struct ExperimentCommand: ParsableCommand {
         if renderOnly {
             report = try ExperimentReport.read(from: directory.appendingPathComponent("report.json"))
         } else {
-            let runner = try ExperimentRunner(makeConfiguration())
+            let configuration = makeConfiguration()
+            let runner = try ExperimentRunner(configuration)
             let reporter = ProgressReporter(quiet: quiet)
-            report = try runner.run(events: reporter.handler)
+            report = try cluster.withExecutor(modelDirectory: configuration.modelDirectory, hparamsFile: configuration.hparamsFile, quiet: quiet) {
+                try runner.run(executor: $0, events: reporter.handler)
+            }
         }
         try report.write(to: directory)
         if json {

@@ -23,6 +23,7 @@ struct ProjectCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var statistics: StatisticsOptions
+    @OptionGroup(title: "Distributed") var cluster: ClusterOptions
 
     @Option(help: ArgumentHelp("Compute missing statistics over this corpus first.", valueName: "file"))
     var corpus: String?
@@ -63,19 +64,22 @@ struct ProjectCommand: ParsableCommand {
         let job = try statistics.statisticsJob(model: model.modelURL, hparams: hparams,
                                                corpus: try corpus.map { try Corpus(url: URL(fileURLWithPath: $0)) })
         let modelURL = model.modelURL
+        let value = threshold ?? hparams.nullspaceThreshold ?? 0.02
+        let projectors = ProjectorJob(statistics: job, threshold: value)
+        let (stats, result, cached) = try cluster.withExecutor(modelDirectory: modelURL, hparamsFile: statistics.hparamsURL, quiet: quiet) { executor in
         let stats = try job.run(model: {
             reporter.handle(.stage("loading \(modelURL.lastPathComponent)"))
             return try TransformerModel.load(directory: modelURL)
-        }, events: reporter.handler)
-        let value = threshold ?? hparams.nullspaceThreshold ?? 0.02
-        let projectors = ProjectorJob(statistics: job, threshold: value)
+        }, executor: executor, events: reporter.handler)
         // What ProjectorJob will take from its cache (same test as ProjectorJob.run).
         let cached = Set(stats.filter { layerStats in
             guard let (p, provenance) = try? NullSpaceProjector.read(from: projectors.url(layer: layerStats.layer)) else { return false }
             return provenance.model == layerStats.provenance.model && provenance.corpus == layerStats.provenance.corpus
                 && p.threshold == value && p.matrix.rows == layerStats.width
         }.map(\.layer))
-        let result = try projectors.run(stats: stats, events: reporter.handler)
+        let result = try projectors.run(stats: stats, events: reporter.handler) { try executor.projectors($0, threshold: value) }
+        return (stats, result, cached)
+        }
         let layers = zip(stats, result).map { layerStats, p in
             LayerReport(layer: p.layer, module: layerStats.provenance.module, width: p.matrix.rows, null_space_dim: p.nullSpaceDimension,
                         threshold: value, eigenvalues_near_threshold: p.eigenvaluesNearThreshold(count: nearest),

@@ -41,12 +41,16 @@ struct StatsComputeCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var statistics: StatisticsOptions
+    @OptionGroup(title: "Distributed") var cluster: ClusterOptions
 
     @Option(help: ArgumentHelp("Text standing in for the hparams' mom2_dataset: one sample per line, or .jsonl with a \"text\" field.", valueName: "file"))
     var corpus: String
 
     @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Samples between checkpoints of the pass.", valueName: "n"))
     var checkpointEvery = 1000
+
+    @Option(name: .customLong("chunk-samples"), help: ArgumentHelp("Samples per chunk of the pass: each chunk is summed from zero and the chunks are added in order, so the result depends on this value but not on the number of workers or threads.", valueName: "n"))
+    var chunkSamples = 1000
 
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
@@ -56,6 +60,7 @@ struct StatsComputeCommand: ParsableCommand {
 
     func validate() throws {
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if chunkSamples < 1 { throw ValidationError("--chunk-samples must be at least 1") }
     }
 
     struct LayerReport: Encodable {
@@ -83,12 +88,15 @@ struct StatsComputeCommand: ParsableCommand {
         let corpusData = try Corpus(url: URL(fileURLWithPath: corpus))
         var job = try statistics.statisticsJob(model: model.modelURL, hparams: hparams, corpus: corpusData)
         job.checkpointInterval = checkpointEvery
+        job.chunkSamples = chunkSamples
         let cached = Set(hparams.layers.filter { FileManager.default.fileExists(atPath: job.url(layer: $0).path) })
         let modelURL = model.modelURL
-        let stats = try job.run(model: {
-            reporter.handle(.stage("loading \(modelURL.lastPathComponent)"))
-            return try TransformerModel.load(directory: modelURL)
-        }, events: reporter.handler)
+        let stats = try cluster.withExecutor(modelDirectory: modelURL, hparamsFile: statistics.hparamsURL, quiet: quiet) { executor in
+            try job.run(model: {
+                reporter.handle(.stage("loading \(modelURL.lastPathComponent)"))
+                return try TransformerModel.load(directory: modelURL)
+            }, executor: executor, events: reporter.handler)
+        }
         let seconds = Date().timeIntervalSince(started)
         let layers = stats.map {
             LayerReport(layer: $0.layer, module: $0.provenance.module, path: job.url(layer: $0.layer).path, width: $0.width,

@@ -51,6 +51,8 @@ final class ProgressReporter: @unchecked Sendable {
                 lastLine = Date()
                 write("    \(done)/\(total) (\(Int(fraction * 100))%)  \(detail)  \(timing)\n")
             }
+        case .began, .ended:
+            break  // timing marks, for benchmarks
         }
     }
 

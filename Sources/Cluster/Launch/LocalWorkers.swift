@@ -1,0 +1,68 @@
+import Foundation
+
+/// `--workers N`: N `alphaedit worker` processes on this host, connected to the coordinator over
+/// ipc in a private temporary directory. They are ended by process id when the job is over
+/// (after the coordinator's SHUTDOWN, or at once if the job failed), so none outlives the job.
+public final class LocalWorkers {
+    public let endpoint: String
+    public let directory: URL
+    private var processes: [Process] = []
+
+    /// A private directory for the ipc socket (mode 0700), removed by ``stop()``.
+    public static func makeDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return url
+    }
+
+    /// Starts `count` workers running `executable worker --connect endpoint --threads threads`.
+    public init(count: Int, executable: URL, endpoint: String, directory: URL, threads: Int?, log: URL? = nil) throws {
+        self.endpoint = endpoint
+        self.directory = directory
+        for i in 0..<count {
+            let process = Process()
+            process.executableURL = executable
+            var arguments = ["worker", "--connect", endpoint, "--name", "local-\(i)", "--quiet"]
+            if let threads { arguments += ["--threads", String(threads)] }
+            process.arguments = arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            if let log {
+                FileManager.default.createFile(atPath: log.path + ".\(i)", contents: nil)
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log.path + ".\(i)"))
+            } else {
+                process.standardError = FileHandle.standardError
+            }
+            do { try process.run() } catch {
+                stop()
+                throw ClusterError.launchFailed("\(executable.path) worker: \(error.localizedDescription)")
+            }
+            processes.append(process)
+        }
+    }
+
+    /// Process ids of the workers.
+    public var pids: [Int32] { processes.map(\.processIdentifier) }
+
+    /// Waits up to `grace` for the workers to exit by themselves, then ends the rest by pid
+    /// (SIGTERM, then SIGKILL), and removes the directory.
+    public func stop(grace: Duration = .seconds(5)) {
+        let deadline = ContinuousClock.now + grace
+        while processes.contains(where: \.isRunning), ContinuousClock.now < deadline { usleep(20_000) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let hard = ContinuousClock.now + .seconds(2)
+        while processes.contains(where: \.isRunning), ContinuousClock.now < hard { usleep(20_000) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes { process.waitUntilExit() }
+        processes = []
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop(grace: .zero) }
+
+    /// This program's executable (for spawning `alphaedit worker`).
+    public static var currentExecutable: URL {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: CommandLine.arguments[0])
+    }
+}

@@ -1,0 +1,286 @@
+import Editing
+import Foundation
+import Linalg
+import Transformer
+
+/// Runs a job's stages on the coordinator's workers (replicated placement: every worker holds
+/// the whole model). The split is fixed by the data, never by timing:
+/// - statistics: chunk c of the pass goes to worker c mod N; the chunks' sums are added in chunk
+///   order (so the bytes equal one process's);
+/// - projector and solve of edit layer position p on its owner, worker p mod N, which also keeps
+///   that layer's sequential state;
+/// - targets: the batch's requests in N contiguous ranges, gathered in request order;
+/// - each Δ_l is applied on every replica (the coordinator's too) before the next layer's keys.
+public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
+    public let coordinator: Coordinator
+    public private(set) var modelDirectory: URL
+    public private(set) var hparamsJSON: String
+    let log: @Sendable (String) -> Void
+    /// Layers whose statistics were last reduced on a worker in this job: layer → (worker, tokens).
+    var reducedOn: [Int: (worker: Int, tokens: Int)] = [:]
+
+    public init(coordinator: Coordinator, modelDirectory: URL, hparamsFile: URL, log: @escaping @Sendable (String) -> Void) throws {
+        self.coordinator = coordinator
+        self.modelDirectory = modelDirectory.standardizedFileURL
+        self.hparamsJSON = String(decoding: try Data(contentsOf: hparamsFile), as: UTF8.self)
+        self.log = log
+    }
+
+    /// Names the job's model and hparams to the workers' next PLAN.
+    public func bind(modelDirectory: URL, hparamsFile: URL) throws {
+        self.modelDirectory = modelDirectory.standardizedFileURL
+        self.hparamsJSON = String(decoding: try Data(contentsOf: hparamsFile), as: UTF8.self)
+        reducedOn = [:]
+    }
+
+    var workerCount: Int { coordinator.workers.count }
+
+    /// The owner of edit-layer position `p`.
+    func owner(ofPosition p: Int) -> Int { p % workerCount }
+
+    /// Sends a PLAN to every worker and waits until all have loaded it.
+    func plan(algorithm: EditAlgorithm, layers: [Int], corpus: Corpus? = nil, sampleCount: Int = 0, chunkSamples: Int = 0,
+              templates: ContextTemplates? = nil) throws {
+        let templatesJSON = try templates.map { String(decoding: try JSONEncoder().encode($0.groups), as: UTF8.self) } ?? ""
+        let plan = Plan(modelDirectory: modelDirectory.path, hparamsJSON: hparamsJSON, algorithm: algorithm.rawValue,
+                        corpusPath: corpus?.url.standardizedFileURL.path ?? "", sampleCount: UInt64(sampleCount),
+                        chunkSamples: UInt64(chunkSamples), layers: layers.map { UInt32($0) },
+                        owners: layers.indices.map { UInt32(owner(ofPosition: $0)) }, contextTemplatesJSON: templatesJSON,
+                        threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint))
+        coordinator.broadcast(.plan(plan))
+        var ready = Set<Int>()
+        while ready.count < workerCount {
+            ready.insert(try coordinator.next("READY") { worker, message in
+                if case .ready = message.body { return worker }
+                return nil
+            })
+        }
+    }
+
+    // MARK: EditExecutor
+
+    public func statisticsStages(layers: [Int], corpus: Corpus, tokenizer: Tokenizer,
+                                 model: () throws -> TransformerModel) throws -> any StatisticsStages {
+        ClusterStatisticsStages(executor: self, corpus: corpus)
+    }
+
+    public func projectors(_ stats: [LayerStatistics], threshold: Double) throws -> [NullSpaceProjector] {
+        for (p, layerStats) in stats.enumerated() {
+            // A layer reduced on a worker in this job is projected there, from what it holds.
+            if let reduced = reducedOn[layerStats.layer], reduced.tokens == layerStats.count {
+                coordinator.send(.projectorWork(ProjectorWork(layer: UInt32(layerStats.layer), threshold: threshold, useReduced: true,
+                                                              tokenCount: UInt64(reduced.tokens))), to: reduced.worker)
+            } else {
+                coordinator.send(.projectorWork(ProjectorWork(layer: UInt32(layerStats.layer), threshold: threshold)),
+                                 tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p))
+            }
+        }
+        var results: [Int: NullSpaceProjector] = [:]
+        while results.count < stats.count {
+            let projector = try coordinator.next("PROJECTOR_RESULT") { _, message -> NullSpaceProjector? in
+                guard case .projectorResult(let result) = message.body else { return nil }
+                return NullSpaceProjector(layer: Int(result.layer), threshold: threshold,
+                                          matrix: try message.tensor("projector").floatMatrix(),
+                                          nullSpaceDimension: Int(result.nullSpaceDimension),
+                                          eigenvalues: try message.tensor("eigenvalues").doubles())
+            }
+            results[projector.layer] = projector
+        }
+        return try stats.map { layerStats in
+            guard let projector = results[layerStats.layer] else {
+                throw ClusterError.badPayload("no PROJECTOR_RESULT for layer \(layerStats.layer)")
+            }
+            return projector
+        }
+    }
+
+    public func editStages(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, algorithm: EditAlgorithm,
+                           templates: ContextTemplates, events: @escaping EditEventHandler) throws -> any EditStages {
+        let local = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates, events: events)
+        return ClusterEditStages(executor: self, local: local, layers: hparams.layers, algorithm: algorithm)
+    }
+}
+
+/// The statistics pass on the workers: chunk c on worker c mod N; each worker sends its chunk's
+/// sums of layer position p straight to p's owner, which adds them in chunk order and reports
+/// its totals here at every checkpoint boundary and at the end. The coordinator only tallies
+/// progress and writes what the owners report.
+final class ClusterStatisticsStages: StatisticsStages {
+    let executor: ClusterExecutor
+    let corpus: Corpus
+
+    init(executor: ClusterExecutor, corpus: Corpus) {
+        self.executor = executor
+        self.corpus = corpus
+    }
+
+    func reduce(_ plan: StatisticsPlan, chunks: Range<Int>, into totals: inout [LayerStatistics], checkpointEvery: Int,
+                checkpoint: (Int, [LayerStatistics]) throws -> Void, progress: (Int, Int) -> Void) throws {
+        guard !chunks.isEmpty else { return }
+        let n = executor.workerCount
+        try executor.plan(algorithm: .alphaedit, layers: plan.layers, corpus: corpus, sampleCount: plan.order.count,
+                          chunkSamples: plan.chunkSamples)
+        let every = checkpointEvery > 0 && checkpointEvery <= Int(UInt32.max) ? checkpointEvery : 0
+        for w in 0..<n {
+            let mine = chunks.filter { ($0 - chunks.lowerBound) % n == w }.map { UInt32($0) }
+            // The owner of a layer starts from its current totals (a resumed pass).
+            var initial: [StatisticsReduced] = []
+            var tensors: [WireTensor] = []
+            for (p, layerTotals) in totals.enumerated() where executor.owner(ofPosition: p) == w && (layerTotals.count > 0 || layerTotals.samples > 0) {
+                initial.append(StatisticsReduced(layer: UInt32(layerTotals.layer), tokenCount: UInt64(layerTotals.count),
+                                                 sampleCount: UInt64(layerTotals.samples), chunks: UInt32(chunks.lowerBound)))
+                tensors.append(WireTensor(name: "initial.\(layerTotals.layer)", matrix: layerTotals.sum))
+            }
+            executor.coordinator.send(.statisticsWork(StatisticsWork(chunkIndices: mine, firstChunk: UInt32(chunks.lowerBound),
+                                                                     endChunk: UInt32(chunks.upperBound), checkpointEvery: UInt32(every),
+                                                                     initial: initial)),
+                                      tensors: tensors, to: w)
+        }
+        // Boundaries at which every layer's totals are reported, in order.
+        var boundaries = every > 0 ? Array(stride(from: (chunks.lowerBound / every + 1) * every, to: min(chunks.upperBound, plan.chunkCount), by: every)) : []
+        boundaries.append(chunks.upperBound)
+        var reported: [Int: [Int: LayerStatistics]] = [:]
+        var samplesDone = 0, tokensDone = 0
+        var next = 0
+        while next < boundaries.count {
+            enum Event { case chunk(samples: Int, tokens: Int), totals(boundary: Int, LayerStatistics) }
+            let event = try executor.coordinator.next("STATISTICS_REDUCED") { _, message -> Event? in
+                switch message.body {
+                case .chunkDone(let done):
+                    return .chunk(samples: Int(done.sampleCount), tokens: Int(done.tokenCount))
+                case .statisticsReduced(let reduced):
+                    let layer = Int(reduced.layer), boundary = Int(reduced.chunks)
+                    let sum = try message.tensor("sum").doubleMatrix()
+                    guard let position = plan.layers.firstIndex(of: layer), boundaries.contains(boundary), sum.rows == totals[position].width else {
+                        throw ClusterError.badPayload("STATISTICS_REDUCED of layer \(layer) up to chunk \(boundary), \(sum.rows) wide, does not fit the pass")
+                    }
+                    return .totals(boundary: boundary, LayerStatistics(layer: layer, count: Int(reduced.tokenCount), samples: Int(reduced.sampleCount),
+                                                                       sum: sum, provenance: totals[position].provenance))
+                default:
+                    return nil
+                }
+            }
+            switch event {
+            case .chunk(let samples, let tokens):
+                samplesDone += samples
+                tokensDone += tokens
+                progress(samplesDone, tokensDone)
+            case .totals(let boundary, let stats):
+                reported[boundary, default: [:]][stats.layer] = stats
+            }
+            while next < boundaries.count, let complete = reported[boundaries[next]], complete.count == plan.layers.count {
+                let boundary = boundaries[next]
+                let reduced = plan.layers.map { complete[$0]! }
+                reported[boundary] = nil
+                next += 1
+                if next < boundaries.count {
+                    try checkpoint(boundary, reduced)
+                } else {
+                    totals = reduced
+                    for (p, layer) in plan.layers.enumerated() {
+                        executor.reducedOn[layer] = (executor.owner(ofPosition: p), reduced[p].count)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One edit session's stages on the workers, with the coordinator's own replica kept in step.
+final class ClusterEditStages: EditStages {
+    let executor: ClusterExecutor
+    let local: LocalStages
+    let layers: [Int]
+    let algorithm: EditAlgorithm
+
+    init(executor: ClusterExecutor, local: LocalStages, layers: [Int], algorithm: EditAlgorithm) {
+        self.executor = executor
+        self.local = local
+        self.layers = layers
+        self.algorithm = algorithm
+    }
+
+    var model: TransformerModel { local.model }
+    var coordinator: Coordinator { executor.coordinator }
+
+    /// Plans the session with the state's context templates (a continued job's come from its
+    /// state file), then gives each owner its layer's state.
+    func load(_ state: EditState) throws {
+        try local.load(state)
+        try executor.plan(algorithm: algorithm, layers: layers, templates: state.templates)
+        for (p, layerState) in state.layerStates.enumerated() {
+            let constraint: WireTensor
+            switch layerState.constraint {
+            case .projector(let matrix): constraint = WireTensor(name: "constraint", matrix: matrix)
+            case .secondMoment(let matrix): constraint = WireTensor(name: "constraint", matrix: matrix)
+            }
+            coordinator.send(.layerState(LayerState(layer: UInt32(layerState.layer), position: UInt32(p), algorithm: state.algorithm.rawValue)),
+                             tensors: [constraint, WireTensor(name: "cache", matrix: layerState.cache)], to: executor.owner(ofPosition: p))
+        }
+    }
+
+    func targets(_ requests: [EditRequest], batch: Int, progress: @escaping @Sendable (Int) -> Void) throws -> [TargetResult] {
+        let n = executor.workerCount
+        var ranges: [Int: Range<Int>] = [:]
+        for w in 0..<n {
+            let range = (w * requests.count / n)..<((w + 1) * requests.count / n)
+            guard !range.isEmpty else { continue }
+            ranges[w] = range
+            coordinator.send(.targetsWork(TargetsWork(batch: UInt32(batch), requestIndices: range.map { UInt32($0) })),
+                             tensors: [try WireTensor(name: "requests", json: Array(requests[range]))], to: w)
+        }
+        var results = [TargetResult?](repeating: nil, count: requests.count)
+        var done = 0
+        while done < requests.count {
+            let received = try coordinator.next("TARGETS_RESULT") { worker, message -> [(Int, TargetResult)]? in
+                guard case .targetsResult(let result) = message.body, result.batch == batch else { return nil }
+                return try result.summaries.map { summary in
+                    let i = Int(summary.requestIndex)
+                    guard ranges[worker]?.contains(i) == true else {
+                        throw ClusterError.badPayload("TARGETS_RESULT for request \(i), which was not given to worker \(worker)")
+                    }
+                    return (i, TargetResult(target: try message.tensor("target.\(i)").floats(), initial: try message.tensor("initial.\(i)").floats(),
+                                            losses: summary.losses, probabilityBefore: summary.probabilityBefore,
+                                            probabilityAfter: summary.probabilityAfter, initialGradient: summary.initialGradient))
+                }
+            }
+            for (i, result) in received where results[i] == nil {
+                results[i] = result
+                done += 1
+            }
+            progress(done)
+        }
+        return results.map { $0! }
+    }
+
+    func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets: Matrix<Float>, state: LayerEditState,
+                     batch: Int) throws -> LayerUpdate {
+        coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
+                                                          requestIndices: requests.indices.map { UInt32($0) })),
+                         tensors: [WireTensor(name: "targets", matrix: targets), try WireTensor(name: "requests", json: requests)],
+                         to: executor.owner(ofPosition: i))
+        return try coordinator.next("LAYER_UPDATE_RESULT") { _, message -> LayerUpdate? in
+            guard case .layerUpdateResult(let result) = message.body, result.batch == batch, result.layer == state.layer else { return nil }
+            return LayerUpdate(layer: state.layer, keys: try message.tensor("keys").floatMatrix(),
+                               currentOutputs: try message.tensor("current_outputs").floatMatrix(),
+                               residuals: try message.tensor("residuals").floatMatrix(), delta: try message.tensor("delta").floatMatrix())
+        }
+    }
+
+    func apply(_ update: LayerUpdate, batch: Int) throws {
+        coordinator.broadcast(.applyDelta(ApplyDelta(batch: UInt32(batch), layer: UInt32(update.layer))),
+                              tensors: [WireTensor(name: "delta", matrix: update.delta)])
+        try local.apply(update, batch: batch)
+        var applied = Set<Int>()
+        while applied.count < executor.workerCount {
+            applied.insert(try coordinator.next("DELTA_APPLIED") { worker, message in
+                guard case .deltaApplied(let ack) = message.body, ack.batch == batch, ack.layer == update.layer else { return nil }
+                return worker
+            })
+        }
+    }
+
+    func endBatch(_ updates: [LayerUpdate], batch: Int, editCount: Int) throws {
+        coordinator.broadcast(.batchEnd(BatchEnd(batch: UInt32(batch), editCount: UInt64(editCount))))
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+
+/// The coordinator's side of the protocol, as an explicit state machine:
+/// `waitingForWorkers` → `running` (work sent, results collected) → `stopped` (SHUTDOWN sent,
+/// BYE or silence awaited). It binds the ROUTER, admits workers that REGISTER with this protocol
+/// version (WELCOME gives each its index), and offers request/response helpers to the executor.
+/// A worker that falls silent or reports a failed piece of work ends the job with an error that
+/// names it.
+public final class Coordinator: @unchecked Sendable {
+    public struct WorkerInfo: Sendable, CustomStringConvertible {
+        public let index: Int
+        public let peer: PeerID
+        public let host: String
+        public let pid: Int
+        public let threads: Int
+        /// Where fellow workers reach it.
+        public let peerEndpoint: String
+        public var description: String { "\(index) (\(host), pid \(pid))" }
+    }
+
+    public enum State: Sendable, Equatable { case waitingForWorkers, running, stopped }
+
+    public let endpoint: String
+    public let jobID: String
+    public let epoch: UInt64 = 1
+    public private(set) var state = State.waitingForWorkers
+    public private(set) var workers: [WorkerInfo] = []
+    let link: PeerLink
+    private let context: ZMQContext?
+    private let log: @Sendable (String) -> Void
+    /// Messages that arrived while waiting for something else, in arrival order.
+    private var pending: [(Int, Message)] = []
+
+    /// Binds `endpoint` (tcp://host:port, tcp://host:* or ipc://path).
+    public convenience init(binding endpoint: String, log: @escaping @Sendable (String) -> Void,
+                            heartbeat: Duration = .seconds(1), liveness: Int = 3,
+                            maxChunkBytes: Int = MessageCodec.defaultMaxChunkBytes) throws {
+        let context = try ZMQContext()
+        let router = try RouterSocket(context: context)
+        let bound = try router.bind(endpoint)
+        self.init(router: router, endpoint: bound, context: context, log: log, heartbeat: heartbeat, liveness: liveness,
+                  maxChunkBytes: maxChunkBytes)
+    }
+
+    /// Over any router transport (the in-process hub in tests).
+    /// - Parameter maxChunkBytes: the largest tensor chunk per frame (tests use small ones).
+    public init(router: any RouterTransport, endpoint: String, context: ZMQContext? = nil,
+                log: @escaping @Sendable (String) -> Void, heartbeat: Duration = .seconds(1), liveness: Int = 3,
+                maxChunkBytes: Int = MessageCodec.defaultMaxChunkBytes) {
+        self.endpoint = endpoint
+        self.context = context
+        self.log = log
+        self.jobID = UUID().uuidString.lowercased()
+        self.link = PeerLink(socket: .router(router), jobID: jobID, epoch: 1, heartbeat: heartbeat, liveness: liveness,
+                             maxChunkBytes: maxChunkBytes, log: log)
+    }
+
+    /// Messages and bytes exchanged with the workers so far, by kind (with the workers'
+    /// reported computation on their results).
+    public var traffic: Traffic { link.traffic }
+
+    deinit { link.close() }
+
+    // MARK: Registration
+
+    /// Admits workers until `count` have registered, or fails after `timeout`.
+    public func waitForWorkers(_ count: Int, timeout: Duration) throws {
+        precondition(state == .waitingForWorkers)
+        let deadline = ContinuousClock.now + timeout
+        while workers.count < count {
+            let left = deadline - .now
+            guard left > .zero else {
+                throw ClusterError.notEnoughWorkers(have: workers.count, need: count, seconds: Int(timeout / .seconds(1)), endpoint: endpoint)
+            }
+            guard let incoming = link.receive(timeout: min(left, .milliseconds(100))) else { continue }
+            switch incoming {
+            case .message(let peer?, let message):
+                if case .register(let register) = message.body {
+                    admit(peer, register)
+                } else if let index = workers.firstIndex(where: { $0.peer == peer }) {
+                    pending.append((index, message))
+                } else {
+                    refuse(peer, message, "send REGISTER first")
+                }
+            case .lost(let peer, let reason):
+                if let worker = workers.first(where: { $0.peer == peer }) { throw ClusterError.workerLost(worker: "\(worker)", reason: reason) }
+            case .message(nil, _): break
+            }
+        }
+        state = .running
+    }
+
+    private func admit(_ peer: PeerID, _ register: Register) {
+        if workers.contains(where: { $0.peer == peer }) { return }
+        let info = WorkerInfo(index: workers.count, peer: peer, host: register.host, pid: Int(register.pid), threads: Int(register.threads),
+                              peerEndpoint: register.peerEndpoint)
+        workers.append(info)
+        log("worker \(info) registered: \(register.cores) cores, \(register.memoryBytes >> 20) MiB, \(register.threads) threads")
+        link.send(.welcome(Welcome(workerIndex: UInt32(info.index), workerCount: 0,
+                                   heartbeatIntervalMilliseconds: UInt32(link.heartbeat / .milliseconds(1)),
+                                   liveness: UInt32(link.liveness))), to: peer)
+    }
+
+    private func refuse(_ peer: PeerID, _ message: Message, _ why: String) {
+        log("peer \(peer): unexpected \(message.body.kindName): \(why)")
+        link.send(.error(ErrorReport(code: .outOfOrder, message: "unexpected \(message.body.kindName): \(why)",
+                                     refersToSequence: message.header.sequence)), to: peer)
+    }
+
+    // MARK: Work
+
+    public func send(_ body: MessageBody, tensors: [WireTensor] = [], to worker: Int) {
+        link.send(body, tensors: tensors, to: workers[worker].peer)
+    }
+
+    public func broadcast(_ body: MessageBody, tensors: [WireTensor] = []) {
+        for worker in workers { link.send(body, tensors: tensors, to: worker.peer) }
+    }
+
+    /// Waits for the next message that `accept` takes (returns non-nil for), from any worker.
+    /// Messages it does not take stay pending for a later call. A worker's ERROR or loss ends the wait with an error.
+    public func next<T>(_ what: String, timeout: Duration = .seconds(24 * 3600),
+                        _ accept: (_ worker: Int, _ message: Message) throws -> T?) throws -> T {
+        for (i, (worker, message)) in pending.enumerated() {
+            if let value = try take(worker, message, accept) { pending.remove(at: i); return value }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard let incoming = link.receive(timeout: .milliseconds(200)) else { continue }
+            switch incoming {
+            case .message(let peer?, let message):
+                guard let worker = workers.firstIndex(where: { $0.peer == peer }) else {
+                    if case .register(let register) = message.body {
+                        log("peer \(peer) (\(register.host), pid \(register.pid)) registered after the job started; it is not used")
+                        link.send(.shutdown(Shutdown(reason: "the job started without this worker")), to: peer)
+                    } else {
+                        refuse(peer, message, "not a worker of this job")
+                    }
+                    continue
+                }
+                if let value = try take(worker, message, accept) { return value }
+                pending.append((worker, message))
+            case .lost(let peer, let reason):
+                if let worker = workers.first(where: { $0.peer == peer }) { throw ClusterError.workerLost(worker: "\(worker)", reason: reason) }
+            case .message(nil, _): break
+            }
+        }
+        throw ClusterError.workerLost(worker: "?", reason: "no \(what) within \(timeout)")
+    }
+
+    private func take<T>(_ worker: Int, _ message: Message, _ accept: (Int, Message) throws -> T?) throws -> T? {
+        if case .error(let report) = message.body {
+            throw ClusterError.workFailed(worker: "\(workers[worker])", reason: report.message)
+        }
+        return try accept(worker, message)
+    }
+
+    // MARK: Shutdown
+
+    /// Tells every worker to stop and waits (up to `grace`) for their BYE.
+    public func shutdown(reason: String = "the job is done", grace: Duration = .seconds(5)) {
+        guard state != .stopped else { return }
+        state = .stopped
+        broadcast(.shutdown(Shutdown(reason: reason)))
+        var left = Set(workers.map(\.peer))
+        let deadline = ContinuousClock.now + grace
+        while !left.isEmpty, ContinuousClock.now < deadline {
+            guard let incoming = link.receive(timeout: .milliseconds(50)) else { continue }
+            switch incoming {
+            case .message(let peer?, let message):
+                if case .bye = message.body { left.remove(peer) }
+            case .lost(let peer?, _): left.remove(peer)
+            default: break
+            }
+        }
+        link.close()
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// A worker's links to its fellow workers: its own ROUTER (what others send it arrives in the
+/// worker's inbox, tagged with the sender's identity) and a DEALER to each worker it has sent
+/// to, made on first use. Statistics parts go straight from the worker that computed a chunk to
+/// the layer's owner, never through the coordinator.
+final class PeerMesh {
+    let endpoint: String
+    private let network: any WorkerNetwork
+    private let name: String
+    private let server: PeerLink
+    private let settings: (heartbeat: Duration, liveness: Int, maxChunkBytes: Int)
+    private let log: @Sendable (String) -> Void
+    private var outbound: [Int: (link: PeerLink, inbox: Mailbox<PeerLink.Incoming>)] = [:]
+    private var endpoints: [String] = []
+    private var job: (id: String, epoch: UInt64) = ("", 0)
+
+    init(network: any WorkerNetwork, name: String, inbox: Mailbox<PeerLink.Incoming>, heartbeat: Duration, liveness: Int,
+         maxChunkBytes: Int, log: @escaping @Sendable (String) -> Void) throws {
+        self.network = network
+        self.name = name
+        self.log = log
+        settings = (heartbeat, liveness, maxChunkBytes)
+        let (transport, endpoint) = try network.bindPeerSocket(name: name)
+        self.endpoint = endpoint
+        server = PeerLink(socket: .router(transport), jobID: "", epoch: 0, heartbeat: heartbeat, liveness: liveness,
+                          maxChunkBytes: maxChunkBytes, inbox: inbox, log: { log("peer socket: \($0)") })
+    }
+
+    /// The job and epoch every peer message must carry.
+    func adopt(jobID: String, epoch: UInt64) {
+        job = (jobID, epoch)
+        server.adopt(jobID: jobID, epoch: epoch)
+        for (_, out) in outbound { out.link.adopt(jobID: jobID, epoch: epoch) }
+    }
+
+    /// The peer endpoints of the plan, by worker index; links to workers whose endpoint changed are closed.
+    func setPeers(_ endpoints: [String]) {
+        for (index, out) in outbound where index >= endpoints.count || index >= self.endpoints.count || endpoints[index] != self.endpoints[index] {
+            out.link.close()
+            outbound[index] = nil
+        }
+        self.endpoints = endpoints
+    }
+
+    /// Sends a message to worker `index`.
+    /// - Throws: ``ClusterError/workFailed`` when the plan names no endpoint for it or its link failed.
+    func send(_ body: MessageBody, tensors: [WireTensor], toWorker index: Int, computeSeconds: Double = 0) throws {
+        guard endpoints.indices.contains(index), !endpoints[index].isEmpty else {
+            throw ClusterError.badPayload("the PLAN names no peer endpoint for worker \(index)")
+        }
+        if outbound[index] == nil {
+            let inbox = Mailbox<PeerLink.Incoming>()
+            let transport = try network.connectPeer(endpoints[index], identity: PeerID(bytes: Array("\(name)-to-\(index)-\(UUID().uuidString.prefix(6))".utf8)))
+            let link = PeerLink(socket: .dealer(transport), jobID: job.id, epoch: job.epoch, heartbeat: settings.heartbeat,
+                                liveness: settings.liveness, maxChunkBytes: settings.maxChunkBytes, inbox: inbox,
+                                log: { [log] in log("link to worker \(index): \($0)") })
+            outbound[index] = (link, inbox)
+        }
+        try check()
+        outbound[index]!.link.send(body, tensors: tensors, computeSeconds: computeSeconds)
+    }
+
+    /// Throws when a link to a fellow worker was lost or answered with an ERROR.
+    func check() throws {
+        for (index, out) in outbound {
+            while let incoming = out.inbox.take(timeout: .zero) {
+                switch incoming {
+                case .lost(_, let reason):
+                    out.link.close()
+                    outbound[index] = nil
+                    throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: "cannot reach it: \(reason)")
+                case .message(_, let message):
+                    if case .error(let report) = message.body {
+                        throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: report.message)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends what is queued on every link, then stops them.
+    func close() {
+        for (_, out) in outbound { out.link.close() }
+        outbound = [:]
+        server.close()
+    }
+
+    var traffic: Traffic {
+        outbound.values.reduce(server.traffic) { total, out in total.adding(out.link.traffic) }
+    }
+}
+
+extension Traffic {
+    /// Both tallies added, kind by kind.
+    func adding(_ other: Traffic) -> Traffic {
+        func plus(_ a: [String: Tally], _ b: [String: Tally]) -> [String: Tally] {
+            b.reduce(into: a) { result, entry in
+                result[entry.key, default: Tally()].messages += entry.value.messages
+                result[entry.key, default: Tally()].bytes += entry.value.bytes
+                result[entry.key, default: Tally()].computeSeconds += entry.value.computeSeconds
+            }
+        }
+        var sum = self
+        sum.sent = plus(sent, other.sent)
+        sum.received = plus(received, other.received)
+        return sum
+    }
+}

@@ -1,0 +1,208 @@
+import Editing
+import Foundation
+import Linalg
+import Transformer
+
+/// `alphaedit worker`: connects a DEALER to the coordinator and serves its jobs, as an explicit
+/// state machine:
+///
+///     connecting ──REGISTER/WELCOME──▶ idle ──PLAN──▶ planned ──(work…)──▶ planned
+///          ▲                             └──────────SHUTDOWN──────────────▶ stopped
+///          └── coordinator silent: reconnect with backoff, or exit after `reconnects`
+///
+/// Heartbeats go both ways from the links' own threads, so a long piece of work does not look
+/// like a dead worker; a coordinator silent for `liveness` heartbeats ends the session. The
+/// worker also binds a peer socket (``PeerMesh``): statistics parts of the layers it owns come
+/// straight from the workers that computed them.
+public final class Worker {
+    public struct Options: Sendable {
+        public var endpoint: String
+        public var name: String
+        public var threads: Int?
+        public var heartbeat: Duration = .seconds(1)
+        public var liveness = 3
+        /// How many times to reconnect after the coordinator fell silent (0: exit at once).
+        public var reconnects = 0
+        /// How long to wait for the coordinator's WELCOME before giving up.
+        public var registrationTimeout: Duration = .seconds(60)
+        /// The largest tensor chunk per frame (tests use small ones to exercise chunking).
+        public var maxChunkBytes = MessageCodec.defaultMaxChunkBytes
+        /// Where fellow workers reach this one (default: next to the coordinator's endpoint).
+        public var peerEndpoint: String?
+
+        public init(endpoint: String, name: String, threads: Int? = nil) {
+            self.endpoint = endpoint
+            self.name = name
+            self.threads = threads
+        }
+    }
+
+    public enum State: Sendable, Equatable { case connecting, idle, planned, stopped }
+
+    public let options: Options
+    public private(set) var state = State.connecting
+    private let log: @Sendable (String) -> Void
+    private let network: any WorkerNetwork
+    private var session: WorkerSession?
+    private var workerIndex = 0
+
+    /// Over ZeroMQ: a DEALER connected to `options.endpoint`.
+    public convenience init(options: Options, log: @escaping @Sendable (String) -> Void) throws {
+        self.init(options: options, log: log, network: try ZMQNetwork(coordinator: options.endpoint, peerEndpoint: options.peerEndpoint))
+    }
+
+    /// Over any network (the in-process hubs in tests).
+    public init(options: Options, log: @escaping @Sendable (String) -> Void, network: any WorkerNetwork) {
+        self.options = options
+        self.log = log
+        self.network = network
+        if let threads = options.threads { Linalg.setThreadCount(threads) }
+    }
+
+    /// Serves until SHUTDOWN (returns) or until the coordinator is lost for good (throws).
+    public func run() throws {
+        var attempts = 0
+        while true {
+            do {
+                try serve()
+                return
+            } catch let error as ClusterError {
+                guard case .coordinatorLost = error, attempts < options.reconnects else { throw error }
+                attempts += 1
+                let backoff = Duration.milliseconds(250 << min(attempts, 6))
+                log("\(error); reconnecting in \(backoff) (attempt \(attempts) of \(options.reconnects))")
+                Thread.sleep(forTimeInterval: Double(backoff / .milliseconds(1)) / 1000)
+            }
+        }
+    }
+
+    private func serve() throws {
+        state = .connecting
+        let inbox = Mailbox<PeerLink.Incoming>()
+        let identity = PeerID(bytes: Array("\(options.name)-\(UUID().uuidString.prefix(8))".utf8))
+        let link = PeerLink(socket: .dealer(try network.connectCoordinator(identity: identity)), jobID: "", epoch: 0,
+                            heartbeat: options.heartbeat, liveness: options.liveness, maxChunkBytes: options.maxChunkBytes,
+                            inbox: inbox, log: log)
+        defer { link.close() }
+        let mesh = try PeerMesh(network: network, name: options.name, inbox: inbox, heartbeat: options.heartbeat,
+                                liveness: options.liveness, maxChunkBytes: options.maxChunkBytes, log: log)
+        defer { mesh.close() }
+        link.send(.register(Register(protocolVersion: MessageCodec.protocolVersion, host: ProcessInfo.processInfo.hostName,
+                                     pid: UInt32(getpid()), cores: UInt32(ProcessInfo.processInfo.activeProcessorCount),
+                                     memoryBytes: ProcessInfo.processInfo.physicalMemory, threads: UInt32(Linalg.threadCount),
+                                     version: alphaeditVersion, peerEndpoint: mesh.endpoint)))
+        let out = WorkerOutbox(link: link, mesh: mesh)
+        let registered = ContinuousClock.now
+        while true {
+            let busy = session?.hasQueuedWork == true
+            guard let incoming = inbox.take(timeout: busy ? .zero : .milliseconds(200)) else {
+                if busy { step(out) }
+                if state == .connecting, ContinuousClock.now - registered > options.registrationTimeout {
+                    throw ClusterError.coordinatorLost(endpoint: options.endpoint, seconds: Double(options.registrationTimeout / .seconds(1)))
+                }
+                continue
+            }
+            switch incoming {
+            case .lost(nil, let reason):
+                log("coordinator lost: \(reason)")
+                throw ClusterError.coordinatorLost(endpoint: options.endpoint, seconds: Double((options.heartbeat * options.liveness) / .milliseconds(1)) / 1000)
+            case .lost(let peer?, let reason):
+                log("a fellow worker's link (\(peer)) was lost: \(reason)")
+            case .message(nil, let message):
+                if try handle(message, link: link, mesh: mesh, out: out) == .stopped { return }
+            case .message(let peer?, let message):
+                fromPeer(peer, message, out: out)
+            }
+        }
+    }
+
+    /// One transition of the state machine (a message from the coordinator).
+    private func handle(_ message: Message, link: PeerLink, mesh: PeerMesh, out: WorkerOutbox) throws -> State {
+        switch (state, message.body) {
+        case (.connecting, .welcome(let welcome)):
+            link.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
+            mesh.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
+            workerIndex = Int(welcome.workerIndex)
+            log("registered as worker \(welcome.workerIndex) of job \(message.header.jobID)")
+            state = .idle
+        case (_, .shutdown(let shutdown)):
+            log("shutting down: \(shutdown.reason)")
+            link.send(.bye)
+            state = .stopped
+        case (.idle, .plan(let plan)), (.planned, .plan(let plan)):
+            do {
+                let started = ContinuousClock.now
+                session = try WorkerSession(plan: plan, workerIndex: workerIndex, reusing: session)
+                mesh.setPeers(plan.peerEndpoints)
+                state = .planned
+                link.send(.ready(Ready(modelFingerprint: session!.fingerprint, loadSeconds: (ContinuousClock.now - started) / .seconds(1))))
+            } catch {
+                report(error, of: message, link: link)
+            }
+        case (.idle, .projectorWork(let work)):
+            // A projector needs no plan: the second moment comes with the work.
+            do {
+                let started = ContinuousClock.now
+                let (body, tensors) = try WorkerSession.projector(work, message, retained: [:])
+                out.toCoordinator(body, tensors, computeSeconds: (ContinuousClock.now - started) / .seconds(1))
+            } catch {
+                report(error, of: message, link: link)
+            }
+        case (.planned, _):
+            do {
+                try session!.perform(message, out: out)
+            } catch {
+                report(error, of: message, link: link)
+            }
+        case (_, .error(let report)):
+            log("the coordinator reports: \(report.message)")
+        default:
+            log("unexpected \(message.body.kindName) while \(state)")
+            link.send(.error(ErrorReport(code: .outOfOrder, message: "worker \(options.name) is \(state), cannot take \(message.body.kindName)",
+                                         refersToSequence: message.header.sequence)))
+        }
+        return state
+    }
+
+    /// A fellow worker's message: statistics parts of a layer this worker owns.
+    private func fromPeer(_ peer: PeerID, _ message: Message, out: WorkerOutbox) {
+        guard case .statisticsPart = message.body, let session else {
+            log("peer \(peer): unexpected \(message.body.kindName) on the peer socket; ignored")
+            return
+        }
+        do { try session.take(part: message, out: out) } catch {
+            report(error, of: message, link: out.link)
+        }
+    }
+
+    /// One queued piece of work (a statistics chunk), between messages.
+    private func step(_ out: WorkerOutbox) {
+        do { try session?.step(out: out) } catch {
+            log("statistics chunk failed: \(error)")
+            out.link.send(.error(ErrorReport(code: .workFailed, message: "statistics chunk failed: \(error)", refersToSequence: 0)))
+            session?.cancelQueuedWork()
+        }
+    }
+
+    private func report(_ error: Error, of message: Message, link: PeerLink) {
+        log("\(message.body.kindName) failed: \(error)")
+        link.send(.error(ErrorReport(code: .workFailed, message: "\(message.body.kindName) failed: \(error)", refersToSequence: message.header.sequence)))
+    }
+}
+
+/// Where a worker's replies go: the coordinator, or a fellow worker.
+struct WorkerOutbox {
+    let link: PeerLink
+    let mesh: PeerMesh
+
+    func toCoordinator(_ body: MessageBody, _ tensors: [WireTensor] = [], computeSeconds: Double = 0) {
+        link.send(body, tensors: tensors, computeSeconds: computeSeconds)
+    }
+
+    func toWorker(_ index: Int, _ body: MessageBody, _ tensors: [WireTensor], computeSeconds: Double = 0) throws {
+        try mesh.send(body, tensors: tensors, toWorker: index, computeSeconds: computeSeconds)
+    }
+}
+
+/// The version string a worker registers with.
+public let alphaeditVersion = "0.1.0"

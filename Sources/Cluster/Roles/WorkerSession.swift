@@ -1,0 +1,251 @@
+import Editing
+import Foundation
+import Linalg
+import Transformer
+
+/// What a worker holds for one PLAN: the model (a replica, loaded from the plan's directory and
+/// kept across plans of the same model), the hparams, the corpus of a statistics pass and the
+/// sequential state of the layers it owns. Every piece of work runs the same Editing code as a
+/// single process.
+final class WorkerSession {
+    let plan: Plan
+    let workerIndex: Int
+    let modelDirectory: String
+    let original: TransformerModel
+    let tokenizer: Tokenizer
+    let fingerprint: String
+    let hparams: EditHyperParameters
+    let corpus: Corpus?
+    private let stages: LocalStages
+    /// Owned layers: position → state, and the keys of the current batch (for its cache update).
+    private var owned: [Int: LayerEditState] = [:]
+    private var batchKeys: [Int: Matrix<Float>] = [:]
+    /// The statistics pass in progress: chunks still to compute here, and the reduction of the
+    /// layers this worker owns.
+    private var pass: (plan: StatisticsPlan, collector: StatisticsCollector, queue: [Int], reducer: StatisticsReducer)?
+    /// Parts from fellow workers that arrived before this worker's STATISTICS_WORK.
+    private var early: [Message] = []
+    /// The last pass's totals of the layers reduced here (a projector can use them without
+    /// the coordinator sending them back). Kept across plans of the same model.
+    private(set) var retained: [Int: LayerStatistics] = [:]
+
+    init(plan: Plan, workerIndex: Int, reusing previous: WorkerSession?) throws {
+        self.plan = plan
+        self.workerIndex = workerIndex
+        modelDirectory = plan.modelDirectory
+        if let previous, previous.modelDirectory == plan.modelDirectory {
+            original = previous.original
+            tokenizer = previous.tokenizer
+            fingerprint = previous.fingerprint
+            retained = previous.retained
+        } else {
+            let url = URL(fileURLWithPath: plan.modelDirectory, isDirectory: true)
+            let config = try ModelConfig.load(directory: url)
+            let checkpoint = try Checkpoint(directory: url)
+            tokenizer = try Tokenizer(directory: url)
+            fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
+            original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: url.path)
+        }
+        guard let algorithm = EditAlgorithm(rawValue: plan.algorithm) else {
+            throw ClusterError.badPayload("PLAN algorithm \"\(plan.algorithm)\"")
+        }
+        hparams = try EditHyperParameters.parse(data: Data(plan.hparamsJSON.utf8), path: "PLAN hparams", algorithm: algorithm)
+        if plan.corpusPath.isEmpty {
+            corpus = nil
+        } else if let previous, let same = previous.corpus, same.url.path == plan.corpusPath {
+            corpus = same
+        } else {
+            corpus = try Corpus(url: URL(fileURLWithPath: plan.corpusPath))
+        }
+        let templates = plan.contextTemplatesJSON.isEmpty
+            ? try ContextTemplates(groups: [["{}"]])
+            : try ContextTemplates(groups: try JSONDecoder().decode([[String]].self, from: Data(plan.contextTemplatesJSON.utf8)))
+        // A fresh session starts from the unedited model (copy-on-write: edited layers are copied).
+        stages = LocalStages(model: original, tokenizer: tokenizer, hparams: hparams, templates: templates)
+    }
+
+    /// Performs one piece of work from the coordinator; replies go to `out`.
+    func perform(_ message: Message, out: WorkerOutbox) throws {
+        let started = ContinuousClock.now
+        func seconds() -> Double { (ContinuousClock.now - started) / .seconds(1) }
+        switch message.body {
+        case .statisticsWork(let work): try startStatistics(work, message, out: out)
+        case .projectorWork(let work):
+            let (body, tensors) = try Self.projector(work, message, retained: retained)
+            out.toCoordinator(body, tensors, computeSeconds: seconds())
+        case .layerState(let layerState): try install(layerState, message)
+        case .targetsWork(let work):
+            let (body, tensors) = try targets(work, message)
+            out.toCoordinator(body, tensors, computeSeconds: seconds())
+        case .layerUpdateWork(let work):
+            let (body, tensors) = try layerUpdate(work, message)
+            out.toCoordinator(body, tensors, computeSeconds: seconds())
+        case .applyDelta(let apply):
+            stages.apply(delta: try message.tensor("delta").floatMatrix(), layer: Int(apply.layer))
+            out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
+        case .batchEnd:
+            for (p, keys) in batchKeys { owned[p]?.remember(keys: keys) }
+            batchKeys = [:]
+        default:
+            throw ClusterError.badPayload("a worker cannot take \(message.body.kindName)")
+        }
+    }
+
+    // MARK: Statistics
+
+    var hasQueuedWork: Bool { pass.map { !$0.queue.isEmpty } ?? false }
+
+    func cancelQueuedWork() { pass?.queue = [] }
+
+    /// The owner of plan layer position `p`.
+    private func owner(ofPosition p: Int) -> Int { plan.owners.indices.contains(p) ? Int(plan.owners[p]) : 0 }
+
+    private func startStatistics(_ work: StatisticsWork, _ message: Message, out: WorkerOutbox) throws {
+        guard let corpus else { throw ClusterError.badPayload("STATISTICS_WORK without a corpus in the PLAN") }
+        let layers = plan.layers.map { Int($0) }
+        let statisticsPlan = StatisticsPlan(layers: layers, order: corpus.sampleOrder(count: Int(plan.sampleCount)),
+                                            chunkSamples: Int(plan.chunkSamples))
+        let first = Int(work.firstChunk), end = Int(work.endChunk)
+        guard first <= end, end <= statisticsPlan.chunkCount,
+              work.chunkIndices.allSatisfy({ Int($0) >= first && Int($0) < end }) else {
+            throw ClusterError.badPayload("STATISTICS_WORK chunks \(work.chunkIndices) of [\(first), \(end)) do not fit the \(statisticsPlan.chunkCount) chunks of the pass")
+        }
+        // The layers this worker owns start from the pass's initial totals (zeros unless resumed).
+        let width = original.config.intermediateSize
+        let empty = StatisticsProvenance(model: "", module: "", corpus: "", dtype: "")
+        var initial: [LayerStatistics] = []
+        for (p, layer) in layers.enumerated() where owner(ofPosition: p) == workerIndex {
+            if let given = work.initial.first(where: { Int($0.layer) == layer }) {
+                let sum = try message.tensor("initial.\(layer)").doubleMatrix()
+                guard sum.rows == width, sum.cols == width else { throw ClusterError.badPayload("initial.\(layer) is \(sum.rows)×\(sum.cols), expected \(width)×\(width)") }
+                initial.append(LayerStatistics(layer: layer, count: Int(given.tokenCount), samples: Int(given.sampleCount), sum: sum, provenance: empty))
+            } else {
+                initial.append(LayerStatistics(layer: layer, width: width, provenance: empty))
+            }
+        }
+        let reducer = StatisticsReducer(initial: initial, first: first, end: end, checkpointEvery: Int(work.checkpointEvery),
+                                        chunkCount: statisticsPlan.chunkCount)
+        pass = (statisticsPlan, StatisticsCollector(model: original, tokenizer: tokenizer, layers: layers),
+                work.chunkIndices.map { Int($0) }, reducer)
+        for layer in reducer.layers { retained[layer] = nil }
+        if reducer.isComplete { try report(reducer.layers.map { StatisticsReducer.Report(layer: $0, boundary: end, totals: reducer.totals[$0]!) }, out: out) }
+        let waiting = early
+        early = []
+        for part in waiting { try take(part: part, out: out) }
+    }
+
+    /// Computes the next queued chunk: its sums go to their layers' owners (this worker's own
+    /// into its reducer), and CHUNK_DONE to the coordinator.
+    func step(out: WorkerOutbox) throws {
+        guard var current = pass, !current.queue.isEmpty else { return }
+        let c = current.queue.removeFirst()
+        pass = current
+        let started = ContinuousClock.now
+        let sums = current.collector.chunk(c, of: current.plan, corpus: corpus!)
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        for (p, stats) in sums.enumerated() {
+            let owner = owner(ofPosition: p)
+            if owner == workerIndex {
+                try add(chunk: c, stats, out: out)
+            } else {
+                try out.toWorker(owner, .statisticsPart(StatisticsPart(layer: UInt32(stats.layer), chunkIndex: UInt32(c),
+                                                                       tokenCount: UInt64(stats.count), sampleCount: UInt64(stats.samples))),
+                                 [WireTensor(name: "sum", matrix: stats.sum)], computeSeconds: seconds / Double(sums.count))
+            }
+        }
+        out.toCoordinator(.chunkDone(ChunkDone(chunkIndex: UInt32(c), tokenCount: UInt64(sums.first?.count ?? 0),
+                                               sampleCount: UInt64(current.plan.samples(ofChunk: c).count))),
+                          computeSeconds: seconds)
+    }
+
+    /// A fellow worker's sums of one chunk of a layer this worker owns.
+    func take(part message: Message, out: WorkerOutbox) throws {
+        guard case .statisticsPart(let part) = message.body else { return }
+        guard pass != nil else {
+            early.append(message)
+            return
+        }
+        let sum = try message.tensor("sum").doubleMatrix()
+        let empty = StatisticsProvenance(model: "", module: "", corpus: "", dtype: "")
+        try add(chunk: Int(part.chunkIndex), LayerStatistics(layer: Int(part.layer), count: Int(part.tokenCount),
+                                                             samples: Int(part.sampleCount), sum: sum, provenance: empty), out: out)
+    }
+
+    private func add(chunk c: Int, _ stats: LayerStatistics, out: WorkerOutbox) throws {
+        guard var current = pass else { return }
+        let reports = try current.reducer.add(chunk: c, stats)
+        pass = current
+        try report(reports, out: out)
+    }
+
+    /// STATISTICS_REDUCED of each report; the final totals are kept for the projector.
+    private func report(_ reports: [StatisticsReducer.Report], out: WorkerOutbox) throws {
+        for report in reports {
+            out.toCoordinator(.statisticsReduced(StatisticsReduced(layer: UInt32(report.layer), tokenCount: UInt64(report.totals.count),
+                                                                   sampleCount: UInt64(report.totals.samples), chunks: UInt32(report.boundary))),
+                              [WireTensor(name: "sum", matrix: report.totals.sum)])
+            if report.boundary == pass?.reducer.end { retained[report.layer] = report.totals }
+        }
+    }
+
+    /// The projector of PROJECTOR_WORK, from its tensor or from `retained` statistics.
+    static func projector(_ work: ProjectorWork, _ message: Message, retained: [Int: LayerStatistics]) throws -> (MessageBody, [WireTensor]) {
+        let c0: Matrix<Double>
+        if work.useReduced {
+            guard let stats = retained[Int(work.layer)], stats.count == Int(work.tokenCount) else {
+                throw ClusterError.badPayload("PROJECTOR_WORK of layer \(work.layer) asks for statistics of \(work.tokenCount) tokens reduced here; this worker holds \(retained[Int(work.layer)].map { "\($0.count) tokens" } ?? "none")")
+            }
+            c0 = stats.secondMoment
+        } else {
+            c0 = try message.tensor("second_moment").doubleMatrix()
+        }
+        let projector = try NullSpaceProjector(layer: Int(work.layer), secondMoment: c0, threshold: work.threshold)
+        return (.projectorResult(ProjectorResult(layer: work.layer, nullSpaceDimension: UInt32(projector.nullSpaceDimension),
+                                                 eigenvaluesNearThreshold: projector.eigenvaluesNearThreshold())),
+                [WireTensor(name: "projector", matrix: projector.matrix),
+                 WireTensor(name: "eigenvalues", doubles: projector.eigenvalues, shape: [projector.eigenvalues.count])])
+    }
+
+    private func install(_ layerState: LayerState, _ message: Message) throws {
+        let constraint: LayerConstraint
+        switch layerState.algorithm {
+        case EditAlgorithm.alphaedit.rawValue: constraint = .projector(try message.tensor("constraint").floatMatrix())
+        case EditAlgorithm.memit.rawValue: constraint = .secondMoment(try message.tensor("constraint").doubleMatrix())
+        default: throw ClusterError.badPayload("LAYER_STATE algorithm \"\(layerState.algorithm)\"")
+        }
+        owned[Int(layerState.position)] = LayerEditState(layer: Int(layerState.layer), constraint: constraint,
+                                                         cache: try message.tensor("cache").floatMatrix())
+    }
+
+    private func targets(_ work: TargetsWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
+        let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
+        guard requests.count == work.requestIndices.count else {
+            throw ClusterError.badPayload("TARGETS_WORK names \(work.requestIndices.count) requests and carries \(requests.count)")
+        }
+        let results = try stages.targets(requests, batch: Int(work.batch)) { _ in }
+        var summaries: [TargetSummary] = []
+        var tensors: [WireTensor] = []
+        for (index, result) in zip(work.requestIndices, results) {
+            summaries.append(TargetSummary(requestIndex: index, probabilityBefore: result.probabilityBefore,
+                                           probabilityAfter: result.probabilityAfter, initialGradient: result.initialGradient,
+                                           steps: UInt32(result.losses.count), losses: result.losses))
+            tensors.append(WireTensor(name: "target.\(index)", floats: result.target, shape: [result.target.count]))
+            tensors.append(WireTensor(name: "initial.\(index)", floats: result.initial, shape: [result.initial.count]))
+        }
+        return (.targetsResult(TargetsResult(batch: work.batch, summaries: summaries)), tensors)
+    }
+
+    private func layerUpdate(_ work: LayerUpdateWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
+        let p = Int(work.position)
+        guard let state = owned[p], state.layer == Int(work.layer) else {
+            throw ClusterError.badPayload("LAYER_UPDATE_WORK for layer \(work.layer) at position \(p), which this worker does not own")
+        }
+        let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
+        let z = try message.tensor("targets").floatMatrix()
+        let update = try stages.updateLayer(p, layerCount: plan.layers.count, requests: requests, targets: z, state: state, batch: Int(work.batch))
+        batchKeys[p] = update.keys
+        return (.layerUpdateResult(LayerUpdateResult(batch: work.batch, layer: work.layer)),
+                [WireTensor(name: "keys", matrix: update.keys), WireTensor(name: "current_outputs", matrix: update.currentOutputs),
+                 WireTensor(name: "residuals", matrix: update.residuals), WireTensor(name: "delta", matrix: update.delta)])
+    }
+}

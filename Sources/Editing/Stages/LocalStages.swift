@@ -1,0 +1,78 @@
+import Foundation
+import Linalg
+import Transformer
+
+/// The edit stages in this process, on one model. Also what a cluster worker runs for the pieces
+/// it is given: every method is a function of its inputs and the model.
+public final class LocalStages: EditStages, @unchecked Sendable {
+    public private(set) var model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let hparams: EditHyperParameters
+    public private(set) var templates: ContextTemplates
+    let events: EditEventHandler
+
+    /// - Parameter templates: the context templates until ``load(_:)`` installs a state's.
+    public init(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates,
+                events: @escaping EditEventHandler = { _ in }) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.hparams = hparams
+        self.templates = templates
+        self.events = events
+    }
+
+    public func load(_ state: EditState) throws { templates = state.templates }
+
+    public func targets(_ requests: [EditRequest], batch: Int, progress: @escaping @Sendable (Int) -> Void) throws -> [TargetResult] {
+        let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
+        var results: [TargetResult] = []
+        for (i, request) in requests.enumerated() {
+            results.append(optimizer.optimize(request))
+            progress(i + 1)
+        }
+        return results
+    }
+
+    /// compute_ks and cur_zs of layer `layer`: K `[d0, N]` and H `[d1, N]`.
+    public func keysAndOutputs(layer: Int, requests: [EditRequest]) -> (keys: Matrix<Float>, current: Matrix<Float>) {
+        let extractor = KeyExtractor(model: model, tokenizer: tokenizer, factToken: hparams.factToken)
+        events(.began(.keys(layer: layer)))
+        let keys = extractor.keys(requests: requests, layer: layer, templates: templates)
+        events(.ended(.keys(layer: layer)))
+        events(.began(.currentOutputs(layer: layer)))
+        let current = extractor.blockOutputs(requests: requests, layer: hparams.zLayer)
+        events(.ended(.currentOutputs(layer: layer)))
+        return (keys, current)
+    }
+
+    public func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets z: Matrix<Float>, state: LayerEditState,
+                            batch: Int) throws -> LayerUpdate {
+        let (keys, current) = keysAndOutputs(layer: state.layer, requests: requests)
+        events(.began(.solve(layer: state.layer)))
+        defer { events(.ended(.solve(layer: state.layer))) }
+        return try Self.solve(layer: state.layer, position: i, layerCount: layerCount, keys: keys, current: current,
+                              targets: z, state: state, hparams: hparams)
+    }
+
+    /// R = (Z − H) / (layers left) and Δ from the layer's state.
+    public static func solve(layer: Int, position i: Int, layerCount: Int, keys: Matrix<Float>, current: Matrix<Float>,
+                             targets z: Matrix<Float>, state: LayerEditState, hparams: EditHyperParameters) throws -> LayerUpdate {
+        var residuals = z - current
+        residuals.scale(by: 1 / Float(layerCount - i))
+        let delta = try state.solve(keys: keys, residuals: residuals, hparams: hparams)
+        return LayerUpdate(layer: layer, keys: keys, currentOutputs: current, residuals: residuals, delta: delta)
+    }
+
+    public func apply(_ update: LayerUpdate, batch: Int) throws {
+        events(.began(.apply(layer: update.layer)))
+        BatchEditor.add(update.delta, toLayer: update.layer, of: &model)
+        events(.ended(.apply(layer: update.layer)))
+    }
+
+    /// W̃_l += Δ (the worker side of a broadcast delta).
+    public func apply(delta: Matrix<Float>, layer: Int) {
+        BatchEditor.add(delta, toLayer: layer, of: &model)
+    }
+
+    public func endBatch(_ updates: [LayerUpdate], batch: Int, editCount: Int) throws {}
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Cluster
+import Editing
+import Foundation
+import Linalg
+
+/// `--workers N` / `--listen ENDPOINT --min-workers K` / `--threads T`: where a job's stages run.
+struct ClusterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Run the job distributed over N local worker processes (spawned here, over ipc). The result is the same bytes as without.", valueName: "n"))
+    var workers: Int?
+
+    @Option(help: ArgumentHelp("Run the job distributed: wait for workers started elsewhere with `alphaedit worker --connect ENDPOINT` (e.g. tcp://0.0.0.0:5555).", valueName: "endpoint"))
+    var listen: String?
+
+    @Option(name: .customLong("min-workers"), help: ArgumentHelp("With --listen: workers to wait for before starting (default 1).", valueName: "k"))
+    var minWorkers: Int?
+
+    @Option(name: .customLong("worker-wait"), help: ArgumentHelp("Seconds to wait for the workers to register.", valueName: "s"))
+    var workerWait: Int = 120
+
+    @Option(help: ArgumentHelp("BLAS and runtime threads per process (coordinator and local workers; default: all cores).", valueName: "t"))
+    var threads: Int?
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if workers != nil && listen != nil { throw ValidationError("--workers and --listen exclude each other: --workers spawns local workers, --listen waits for workers started elsewhere") }
+        if minWorkers != nil && listen == nil { throw ValidationError("--min-workers needs --listen") }
+        if let minWorkers, minWorkers < 1 { throw ValidationError("--min-workers must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if workerWait < 1 { throw ValidationError("--worker-wait must be at least 1") }
+        if let listen {
+            do { try Endpoint.validate(listen) } catch { throw ValidationError("--listen \(listen): \(error)") }
+        }
+    }
+
+    var isDistributed: Bool { workers != nil || listen != nil }
+
+    /// Sets the thread count, then runs `body` with this process's executor or, when distributed,
+    /// a coordinator's (local workers spawned first and ended by pid after).
+    func withExecutor<R>(modelDirectory: URL, hparamsFile: URL, quiet: Bool, _ body: (any EditExecutor) throws -> R) throws -> R {
+        if let threads { Linalg.setThreadCount(threads) }
+        guard isDistributed else { return try body(LocalExecutor()) }
+        let log: @Sendable (String) -> Void = { line in
+            if !quiet { FileHandle.standardError.write(Data("    [cluster] \(line)\n".utf8)) }
+        }
+        var local: LocalWorkers?
+        let coordinator: Coordinator
+        let count: Int
+        if let workers {
+            let directory = try LocalWorkers.makeDirectory()
+            coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log)
+            local = try LocalWorkers(count: workers, executable: LocalWorkers.currentExecutable, endpoint: coordinator.endpoint,
+                                     directory: directory, threads: threads)
+            count = workers
+        } else {
+            coordinator = try Coordinator(binding: listen!, log: log)
+            count = minWorkers ?? 1
+            log("listening at \(coordinator.endpoint); waiting for \(count) worker\(count == 1 ? "" : "s")")
+        }
+        defer {
+            coordinator.shutdown()
+            local?.stop()
+        }
+        try coordinator.waitForWorkers(count, timeout: .seconds(workerWait))
+        let executor = try ClusterExecutor(coordinator: coordinator, modelDirectory: modelDirectory, hparamsFile: hparamsFile, log: log)
+        return try body(executor)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+/// The distributed mode from the command line: `--workers N` spawns local workers; `--listen`
+/// waits for `alphaedit worker --connect` processes. Same bytes as one process.
+@Suite(.serialized) struct DistributedCommandTests {
+    /// Every file under `root`, relative path → bytes.
+    func tree(_ root: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let base = root.standardizedFileURL.path
+        for case let url as URL in FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)! {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result[String(url.standardizedFileURL.path.dropFirst(base.count))] = try Data(contentsOf: url)
+            }
+        }
+        return result
+    }
+
+    func expectSame(_ a: URL, _ b: URL, _ label: String) throws {
+        let left = try tree(a), right = try tree(b)
+        #expect(!left.isEmpty && left.keys.sorted() == right.keys.sorted(), "\(label): \(left.keys.sorted()) vs \(right.keys.sorted())")
+        for (path, bytes) in left { #expect(right[path] == bytes, "\(label): \(path) differs") }
+    }
+
+    /// The README's edit example (one request), 300 statistics samples.
+    func editArguments(_ work: URL, _ name: String) throws -> [String] {
+        let requests = work.appendingPathComponent("requests.json")
+        try Data(#"[{"case_id": 0, "prompt": "{} works for", "subject": "Talia Fairbanks", "target_new": {"str": "Sony"}}, {"case_id": 1, "prompt": "{} plays the", "subject": "Liora Fairbanks", "target_new": {"str": "drums"}}]"#.utf8).write(to: requests)
+        return ["edit", "--model", CLIFixture.model, "--config", try CLIFixture.hparams(samples: 300, in: work),
+                "--requests", requests.path, "--corpus", CLIFixture.corpus, "--batch-size", "1",
+                "--stats-dir", work.appendingPathComponent("\(name)/stats").path,
+                "--output-dir", work.appendingPathComponent("\(name)/out").path, "-q"]
+    }
+
+    @Test func editWithTwoLocalWorkersGivesTheSingleProcessBytes() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        let distributed = try CLIRunner.run(try editArguments(work, "two") + ["--workers", "2", "--threads", "1"], timeout: .seconds(300))
+        #expect(distributed.status == 0, "\(distributed.stderr)")
+        try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("two"), "edit --workers 2")
+    }
+
+    @Test func statsAndProjectWithWorkersGiveTheSingleProcessBytes() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hparams = try CLIFixture.hparams(samples: 400, in: work)
+        for (name, extra) in [("single", [String]()), ("three", ["--workers", "3"])] {
+            let stats = work.appendingPathComponent(name).path
+            let common = ["--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus, "--stats-dir", stats, "-q"]
+            let s = try CLIRunner.run(["stats"] + common + ["--chunk-samples", "100"] + extra, timeout: .seconds(300))
+            #expect(s.status == 0, "\(name) stats: \(s.stderr)")
+            let p = try CLIRunner.run(["project"] + common + extra, timeout: .seconds(300))
+            #expect(p.status == 0, "\(name) project: \(p.stderr)")
+        }
+        try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("three"), "stats/project --workers 3")
+    }
+
+    /// A free loopback port (bound and released; the coordinator binds it right after).
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test func listenWithExternalWorkersOverTCPGivesTheSingleProcessBytes() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        let endpoint = "tcp://127.0.0.1:\(try freePort())"
+        var workers: [Process] = []
+        defer {
+            for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
+            for worker in workers { worker.waitUntilExit() }
+        }
+        for i in 0..<2 {
+            let worker = Process()
+            worker.executableURL = CLIRunner.executable
+            worker.arguments = ["worker", "--connect", endpoint, "--name", "external-\(i)", "--threads", "1", "--quiet"]
+            worker.standardOutput = FileHandle.nullDevice
+            worker.standardError = FileHandle.nullDevice
+            try worker.run()
+            workers.append(worker)
+        }
+        let listened = try CLIRunner.run(try editArguments(work, "listen") + ["--listen", endpoint, "--min-workers", "2", "--worker-wait", "60"],
+                                         timeout: .seconds(300))
+        #expect(listened.status == 0, "\(listened.stderr)")
+        try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("listen"), "edit --listen with 2 workers")
+        // The coordinator's SHUTDOWN ends the workers.
+        let deadline = Date().addingTimeInterval(10)
+        while workers.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(workers.allSatisfy { !$0.isRunning && $0.terminationStatus == 0 })
+    }
+
+    @Test func workerHelpAndBadFlags() throws {
+        let help = try CLIRunner.run(["worker", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--workers") && help.stdout.contains("--listen") && help.stdout.contains("--connect"))
+        let zero = try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", CLIFixture.hparams, "--corpus", CLIFixture.corpus, "--workers", "0"])
+        #expect(zero.status != 0 && zero.stderr.contains("--workers must be at least 1"), "\(zero.stderr)")
+        let both = try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", CLIFixture.hparams, "--corpus", CLIFixture.corpus,
+                                      "--workers", "2", "--listen", "tcp://127.0.0.1:5999"])
+        #expect(both.status != 0 && both.stderr.contains("exclude each other"), "\(both.stderr)")
+        let endpoint = try CLIRunner.run(["worker", "--connect", "http://example"])
+        #expect(endpoint.status != 0 && endpoint.stderr.contains("http://example"), "\(endpoint.stderr)")
+        // No coordinator: the worker gives up after its registration wait, with a clear line.
+        let alone = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:\(try freePort())", "--registration-wait", "1"], timeout: .seconds(30))
+        #expect(alone.status != 0 && alone.stderr.contains("silent"), "\(alone.stderr)")
+    }
+}
