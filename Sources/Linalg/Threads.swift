@@ -63,6 +63,35 @@ private let openBLASPinned: Void = { openblas_set_num_threads(1) }()
 @inline(__always)
 func pinOpenBLAS() { _ = openBLASPinned }
 
+extension Linalg {
+    /// Runs `body(block index, range)` for the consecutive blocks of `0..<length` (each `block`
+    /// long, the last shorter) on up to `threadCount` threads, each taking every threads-th
+    /// block; returns when all are done. The blocks depend on `length` and `block` only, so a
+    /// computation that writes each block's results apart gives the same bytes on any number of
+    /// threads.
+    public static func forEachBlock(_ length: Int, block: Int, _ body: (Int, Range<Int>) -> Void) {
+        precondition(block > 0)
+        let blocks = (length + block - 1) / block
+        let threads = min(threadCount, blocks)
+        if threads <= 1 {
+            for b in 0..<blocks { body(b, (b * block)..<min(length, (b + 1) * block)) }
+            return
+        }
+        // The blocks are disjoint and `concurrentPerform` returns only when every thread has
+        // finished, so `body` never outlives this call.
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let work = body
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                var b = worker
+                while b < blocks {
+                    work(b, (b * block)..<min(length, (b + 1) * block))
+                    b += threads
+                }
+            }
+        }
+    }
+}
+
 /// A value behind a lock.
 final class LockedValue<Value>: @unchecked Sendable {
     private let lock = NSLock()
@@ -92,24 +121,8 @@ enum ProductSplit {
         return (wanted + 15) / 16 * 16
     }
 
-    /// Runs `body(block index, range)` for the consecutive blocks of `0..<length`, on up to
-    /// `Linalg.threadCount` threads (each takes every threads-th block).
+    /// Runs `body(block index, range)` for the consecutive blocks of `0..<length`.
     static func forEachBlock(_ length: Int, block: Int, _ body: (Int, Range<Int>) -> Void) {
-        let blocks = (length + block - 1) / block
-        let threads = min(Linalg.threadCount, blocks)
-        if threads <= 1 {
-            for b in 0..<blocks { body(b, (b * block)..<min(length, (b + 1) * block)) }
-            return
-        }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                var b = worker
-                while b < blocks {
-                    work(b, (b * block)..<min(length, (b + 1) * block))
-                    b += threads
-                }
-            }
-        }
+        Linalg.forEachBlock(length, block: block, body)
     }
 }

@@ -102,6 +102,28 @@ import Testing
         #expect(workers.allSatisfy { !$0.isRunning && $0.terminationStatus == 0 })
     }
 
+    /// `alphaedit experiment --workers 2` (the oracle's tiny GPT-2 on CounterFact records, with
+    /// statistics and projectors computed in the run): the same metrics as one process (the
+    /// report's timings differ by nature; no metric may).
+    @Test func experimentWithTwoWorkersGivesTheSingleProcessMetrics() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hparams = try CLIFixture.hparams(samples: 200, in: work)
+        var outputs: [String] = []
+        for (name, extra) in [("single", [String]()), ("two", ["--workers", "2", "--threads", "1"])] {
+            let run = try CLIRunner.run(["experiment", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
+                                         "--dataset", "counterfact",
+                                         "--data", CLIRunner.repositoryRoot.appendingPathComponent("Data/counterfact-preknown-1093.json").path,
+                                         "--records", "0:3", "--batch-size", "2", "--eval-every", "2", "--algorithms", "alphaedit", "--no-generation",
+                                         "--stats-dir", work.appendingPathComponent("\(name)-stats").path,
+                                         "--output-dir", work.appendingPathComponent(name).path, "--json", "-q"] + extra,
+                                        timeout: .seconds(600))
+            #expect(run.status == 0, "\(name): \(run.stderr)")
+            outputs.append(run.stdout)
+        }
+        #expect(!outputs[0].isEmpty && outputs[0] == outputs[1], "metrics differ:\n\(outputs[0])\n\(outputs[1])")
+    }
+
     @Test func workerHelpAndBadFlags() throws {
         let help = try CLIRunner.run(["worker", "--help"])
         #expect(help.status == 0 && help.stdout.contains("--workers") && help.stdout.contains("--listen") && help.stdout.contains("--connect"))

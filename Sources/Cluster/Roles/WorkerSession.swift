@@ -20,6 +20,10 @@ final class WorkerSession {
     /// Owned layers: position → state, and the keys of the current batch (for its cache update).
     private var owned: [Int: LayerEditState] = [:]
     private var batchKeys: [Int: Matrix<Float>] = [:]
+    /// P·C of each owned AlphaEdit layer for the current batch, computed when the batch's
+    /// targets arrive (before this worker's share of them), so that the layers' sequential
+    /// solves need only O(d0²·N) besides their LU.
+    private var projectedCaches: [Int: Matrix<Double>?] = [:]
     /// The statistics pass in progress: chunks still to compute here, and the reduction of the
     /// layers this worker owns.
     private var pass: (plan: StatisticsPlan, collector: StatisticsCollector, queue: [Int], reducer: StatisticsReducer)?
@@ -86,6 +90,7 @@ final class WorkerSession {
         case .batchEnd:
             for (p, keys) in batchKeys { owned[p]?.remember(keys: keys) }
             batchKeys = [:]
+            projectedCaches = [:]
         default:
             throw ClusterError.badPayload("a worker cannot take \(message.body.kindName)")
         }
@@ -213,11 +218,15 @@ final class WorkerSession {
         case EditAlgorithm.memit.rawValue: constraint = .secondMoment(try message.tensor("constraint").doubleMatrix())
         default: throw ClusterError.badPayload("LAYER_STATE algorithm \"\(layerState.algorithm)\"")
         }
+        projectedCaches[Int(layerState.position)] = nil
         owned[Int(layerState.position)] = LayerEditState(layer: Int(layerState.layer), constraint: constraint,
                                                          cache: try message.tensor("cache").floatMatrix())
     }
 
     private func targets(_ work: TargetsWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
+        for (p, state) in owned.sorted(by: { $0.key < $1.key }) where projectedCaches[p] == nil {
+            projectedCaches[p] = .some(state.projectedCache)
+        }
         let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
         guard requests.count == work.requestIndices.count else {
             throw ClusterError.badPayload("TARGETS_WORK names \(work.requestIndices.count) requests and carries \(requests.count)")
@@ -242,7 +251,8 @@ final class WorkerSession {
         }
         let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
         let z = try message.tensor("targets").floatMatrix()
-        let update = try stages.updateLayer(p, layerCount: plan.layers.count, requests: requests, targets: z, state: state, batch: Int(work.batch))
+        let update = try stages.updateLayer(p, layerCount: plan.layers.count, requests: requests, targets: z, state: state,
+                                            batch: Int(work.batch), projectedCache: projectedCaches[p])
         batchKeys[p] = update.keys
         return (.layerUpdateResult(LayerUpdateResult(batch: work.batch, layer: work.layer)),
                 [WireTensor(name: "keys", matrix: update.keys), WireTensor(name: "current_outputs", matrix: update.currentOutputs),

@@ -140,7 +140,7 @@ public struct StatisticsJob: Sendable {
         let clock = ContinuousClock()
         let began = clock.now
         let firstSample = plan.samples(ofChunk: startChunk).lowerBound
-        let checkpointEvery = max(1, (checkpointInterval + chunkSamples - 1) / chunkSamples)
+        let checkpointEvery = max(1, checkpointInterval / chunkSamples + (checkpointInterval % chunkSamples == 0 ? 0 : 1))
         try stages.reduce(plan, chunks: startChunk..<plan.chunkCount, into: &statistics, checkpointEvery: checkpointInterval > 0 ? checkpointEvery : Int.max,
                           checkpoint: { next, totals in
             let nextSample = plan.samples(ofChunk: next).lowerBound

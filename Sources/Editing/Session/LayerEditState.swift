@@ -39,14 +39,24 @@ public struct LayerEditState: Sendable, Equatable {
     }
 
     /// Δ `[d0, d1]` of this layer for keys K `[d0, N]` and residuals R `[d1, N]` (spec §7.3, §8).
-    public func solve(keys: Matrix<Float>, residuals: Matrix<Float>, hparams: EditHyperParameters) throws -> Matrix<Float> {
+    /// - Parameter projectedCache: P·C if computed ahead (``projectedCache``); AlphaEdit only.
+    public func solve(keys: Matrix<Float>, residuals: Matrix<Float>, hparams: EditHyperParameters,
+                      projectedCache: Matrix<Double>?? = .none) throws -> Matrix<Float> {
         switch constraint {
         case .projector(let p):
-            return try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: p, cache: cache, l2: hparams.l2 ?? 10)
+            return try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: p, cache: cache, l2: hparams.l2 ?? 10,
+                                              projectedCache: projectedCache)
         case .secondMoment(let c0):
             return try WeightUpdate.memit(keys: keys, residuals: residuals, secondMoment: c0,
                                           updateWeight: hparams.mom2UpdateWeight ?? 15_000).delta
         }
+    }
+
+    /// P·C of an AlphaEdit layer (nil for MEMIT or a zero cache): fixed for a batch, so an
+    /// owner computes it before the batch's layers reach it.
+    public var projectedCache: Matrix<Double>? {
+        guard case .projector(let p) = constraint else { return nil }
+        return WeightUpdate.projectedCache(projector: p, cache: cache)
     }
 
     /// After the batch: cache += K·Kᵀ with the batch's keys K `[d0, N]` (spec §7.4).

@@ -47,19 +47,27 @@ public final class LocalStages: EditStages, @unchecked Sendable {
 
     public func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets z: Matrix<Float>, state: LayerEditState,
                             batch: Int) throws -> LayerUpdate {
+        try updateLayer(i, layerCount: layerCount, requests: requests, targets: z, state: state, batch: batch, projectedCache: .none)
+    }
+
+    /// ``updateLayer(_:layerCount:requests:targets:state:batch:)`` with P·C computed ahead
+    /// (`.none`: computed here).
+    public func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets z: Matrix<Float>, state: LayerEditState,
+                            batch: Int, projectedCache: Matrix<Double>??) throws -> LayerUpdate {
         let (keys, current) = keysAndOutputs(layer: state.layer, requests: requests)
         events(.began(.solve(layer: state.layer)))
         defer { events(.ended(.solve(layer: state.layer))) }
         return try Self.solve(layer: state.layer, position: i, layerCount: layerCount, keys: keys, current: current,
-                              targets: z, state: state, hparams: hparams)
+                              targets: z, state: state, hparams: hparams, projectedCache: projectedCache)
     }
 
     /// R = (Z − H) / (layers left) and Δ from the layer's state.
     public static func solve(layer: Int, position i: Int, layerCount: Int, keys: Matrix<Float>, current: Matrix<Float>,
-                             targets z: Matrix<Float>, state: LayerEditState, hparams: EditHyperParameters) throws -> LayerUpdate {
+                             targets z: Matrix<Float>, state: LayerEditState, hparams: EditHyperParameters,
+                             projectedCache: Matrix<Double>?? = .none) throws -> LayerUpdate {
         var residuals = z - current
         residuals.scale(by: 1 / Float(layerCount - i))
-        let delta = try state.solve(keys: keys, residuals: residuals, hparams: hparams)
+        let delta = try state.solve(keys: keys, residuals: residuals, hparams: hparams, projectedCache: projectedCache)
         return LayerUpdate(layer: layer, keys: keys, currentOutputs: current, residuals: residuals, delta: delta)
     }
 

@@ -13,17 +13,26 @@ public enum WeightUpdate {
     ///   - residuals: R `[d1, N]`.
     ///   - projector: P `[d0, d0]`.
     ///   - cache: C `[d0, d0]`, keys of earlier batches (Σ K Kᵀ).
-    /// - Complexity: O(d0³) for the solve.
+    ///   - projectedCache: P·C in float64 if already computed (``projectedCache(projector:cache:)``:
+    ///     an owner computes it before the batch's layers, off their sequential path).
+    /// - Complexity: O(d0³) for the LU solve; O(d0²·N) for the rest once P·C is known.
     public static func alphaEdit(keys: Matrix<Float>, residuals: Matrix<Float>, projector: Matrix<Float>,
-                                 cache: Matrix<Float>, l2: Double) throws -> Matrix<Float> {
+                                 cache: Matrix<Float>, l2: Double, projectedCache: Matrix<Double>?? = .none) throws -> Matrix<Float> {
         let k = Matrix<Double>(keys), r = Matrix<Double>(residuals), p = Matrix<Double>(projector)
         let d0 = k.rows
-        var kkt = matmul(k, k, transposeB: true)       // K·Kᵀ
-        kkt += Matrix<Double>(cache)
-        var a = matmul(p, kkt)                         // P·(K·Kᵀ + C)
+        let pk = matmul(p, k)                          // P·K [d0, N]
+        // P·(K·Kᵀ + C) = (P·K)·Kᵀ + P·C: the batch's part costs d0²·N, P·C is fixed for the batch.
+        var a = matmul(pk, k, transposeB: true)
+        if let pc = projectedCache ?? Self.projectedCache(projector: projector, cache: cache) { a += pc }
         for i in 0..<d0 { a.elements[i * d0 + i] += l2 }
-        let b = matmul(matmul(p, k), r, transposeB: true)  // (P·K)·Rᵀ
+        let b = matmul(pk, r, transposeB: true)        // (P·K)·Rᵀ
         return Matrix<Float>(try solve(a, b))
+    }
+
+    /// P·C in float64, or nil when the cache is zero (the first batch).
+    public static func projectedCache(projector: Matrix<Float>, cache: Matrix<Float>) -> Matrix<Double>? {
+        guard cache.elements.contains(where: { $0 != 0 }) else { return nil }
+        return matmul(Matrix<Double>(projector), Matrix<Double>(cache))
     }
 
     /// MEMIT: Δ = (λ·C0 + K·Kᵀ)⁻¹ · K · Rᵀ, in float64 as the official code, rounded to float32.

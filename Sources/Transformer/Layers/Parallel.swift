@@ -14,26 +14,7 @@ enum Parallel {
     /// concurrently when there are at least two chunks and more than one BLAS thread.
     /// - Complexity: one `body` call per chunk; no allocation.
     static func forEachChunk(_ count: Int, chunk: Int, _ body: (_ index: Int, _ range: Range<Int>) -> Void) {
-        precondition(chunk > 0)
-        let chunks = (count + chunk - 1) / chunk
-        let threads = min(Linalg.threadCount, chunks)
-        if threads <= 1 {
-            for c in 0..<chunks { body(c, (c * chunk)..<min(count, (c + 1) * chunk)) }
-            return
-        }
-        // Each of `threads` workers takes every threads-th chunk. The chunks are disjoint and
-        // `concurrentPerform` returns only when every worker has finished, so `body` (which
-        // writes through the caller's buffer pointers) never outlives this call.
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                var c = worker
-                while c < chunks {
-                    work(c, (c * chunk)..<min(count, (c + 1) * chunk))
-                    c += threads
-                }
-            }
-        }
+        Linalg.forEachBlock(count, block: chunk, body)
     }
 
     /// Chunk length, in elements, of the element-wise loops: large enough to amortise a
