@@ -18,6 +18,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     let log: @Sendable (String) -> Void
     /// Layers whose statistics were last reduced on a worker in this job: layer → (worker, tokens).
     var reducedOn: [Int: (worker: Int, tokens: Int)] = [:]
+    private var fingerprintCache: (URL, String)?
 
     public init(coordinator: Coordinator, modelDirectory: URL, hparamsFile: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.coordinator = coordinator
@@ -48,13 +49,28 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                         owners: layers.indices.map { UInt32(owner(ofPosition: $0)) }, contextTemplatesJSON: templatesJSON,
                         threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint))
         coordinator.broadcast(.plan(plan))
+        let expected = try modelFingerprint()
         var ready = Set<Int>()
         while ready.count < workerCount {
             ready.insert(try coordinator.next("READY") { worker, message in
-                if case .ready = message.body { return worker }
-                return nil
+                guard case .ready(let loaded) = message.body else { return nil }
+                // Every worker must have loaded the coordinator's model (same files at the same path).
+                guard loaded.modelFingerprint == expected else {
+                    throw ClusterError.workFailed(worker: "\(coordinator.workers[worker])",
+                                                  reason: "it loaded a different model from \(modelDirectory.path) (fingerprint \(loaded.modelFingerprint), the coordinator's is \(expected)); every worker must see the same files at the same paths")
+                }
+                return worker
             })
         }
+    }
+
+    /// The fingerprint of the job's model, as a worker computes it on PLAN.
+    private func modelFingerprint() throws -> String {
+        if let (directory, fingerprint) = fingerprintCache, directory == modelDirectory { return fingerprint }
+        let fingerprint = try ModelFingerprint.base(of: try Checkpoint(directory: modelDirectory),
+                                                    config: try ModelConfig.load(directory: modelDirectory))
+        fingerprintCache = (modelDirectory, fingerprint)
+        return fingerprint
     }
 
     // MARK: EditExecutor

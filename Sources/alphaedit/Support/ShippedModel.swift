@@ -2,12 +2,19 @@ import Foundation
 
 /// Where the repository's shipped files are: the embedded knowledge model and the datasets.
 enum Shipped {
-    /// The repository root: the working directory if it holds `Models/`, else the folder three
-    /// levels above the executable (`.build/<configuration>/alphaedit`).
+    /// The repository root: the working directory if it holds `Models/`, else the nearest folder
+    /// above the executable that holds `Models/` and `Package.swift` (the executable lives in
+    /// `.build/<configuration>/` or, symlinks resolved, `.build/<triple>/<configuration>/`).
     static var root: URL {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
         if FileManager.default.fileExists(atPath: cwd.appendingPathComponent("Models").path) { return cwd }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = executable.deletingLastPathComponent()
+        for _ in 0..<6 {
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("Models").path),
+               FileManager.default.fileExists(atPath: folder.appendingPathComponent("Package.swift").path) { return folder }
+            folder = folder.deletingLastPathComponent()
+        }
         return executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
