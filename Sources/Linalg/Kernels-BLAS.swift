@@ -29,14 +29,14 @@ enum BLASKernel {
         let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1)).partialValue
         if n >= m, let block = ProductSplit.block(length: n, work: work) {
             nonisolated(unsafe) let (a, b, c) = (a, b, c)
-            ProductSplit.forEachBlock(n, block: block) { _, columns in
+            Linalg.forEachBlock(n, block: block) { _, columns in
                 gemmCall(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha, a: a, lda: lda,
                          b: b + (transB ? columns.lowerBound * ldb : columns.lowerBound), ldb: ldb,
                          beta: beta, c: c + columns.lowerBound, ldc: ldc)
             }
         } else if m > n, let block = ProductSplit.block(length: m, work: work) {
             nonisolated(unsafe) let (a, b, c) = (a, b, c)
-            ProductSplit.forEachBlock(m, block: block) { _, rows in
+            Linalg.forEachBlock(m, block: block) { _, rows in
                 gemmCall(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
                          a: a + (transA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
                          beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)

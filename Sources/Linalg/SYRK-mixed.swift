@@ -41,7 +41,7 @@ public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, al
             nonisolated(unsafe) let xBase = xp.baseAddress!
             nonisolated(unsafe) let cBase = cp.baseAddress!
             // Each tile writes only its own region of C.
-            ProductSplit.forEachBlock(tiles.count, block: 1) { t, _ in
+            Linalg.forEachBlock(tiles.count, block: 1) { t, _ in
                 let (i0, j0) = tiles[t]
                 let bi = min(tile, d - i0), bj = min(tile, d - j0)
                 var scratch = [Float](repeating: 0, count: bi * bj)

@@ -120,9 +120,4 @@ enum ProductSplit {
         let wanted = max(minimumBlock, (length + maximumBlocks - 1) / maximumBlocks)
         return (wanted + 15) / 16 * 16
     }
-
-    /// Runs `body(block index, range)` for the consecutive blocks of `0..<length`.
-    static func forEachBlock(_ length: Int, block: Int, _ body: (Int, Range<Int>) -> Void) {
-        Linalg.forEachBlock(length, block: block, body)
-    }
 }

@@ -148,7 +148,7 @@ struct ClusterBenchmark {
             // Targets run in n ranges at once; layer updates one after another; deltas applied everywhere at once.
             let ranges = (0..<n).map { w in (w + 1) * requests.count / n - w * requests.count / n }
             let critical = targetsCompute * Double(ranges.max() ?? 0) / Double(max(requests.count, 1)) + layersCompute + applyCompute / Double(n)
-            phases["edit_batch"] = phase(batchSeconds + 0, traffic, compute: targetsCompute + layersCompute + applyCompute,
+            phases["edit_batch"] = phase(batchSeconds, traffic, compute: targetsCompute + layersCompute + applyCompute,
                                          critical: critical, peerBytes: 0)
             print("\(n) worker(s): edit batch \(formatted(batchSeconds, 1)) s")
 
