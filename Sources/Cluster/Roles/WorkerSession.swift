@@ -142,9 +142,9 @@ final class WorkerSession {
     /// Computes the next queued chunk: its sums go to their layers' owners (this worker's own
     /// into its reducer), and CHUNK_DONE to the coordinator.
     func step(out: WorkerOutbox) throws {
-        guard var current = pass, !current.queue.isEmpty else { return }
-        let c = current.queue.removeFirst()
-        pass = current
+        guard pass?.queue.isEmpty == false else { return }
+        let c = pass!.queue.removeFirst()
+        let current = (plan: pass!.plan, collector: pass!.collector)   // not the reducer: see add(chunk:)
         let started = ContinuousClock.now
         let sums = current.collector.chunk(c, of: current.plan, corpus: corpus!)
         let seconds = (ContinuousClock.now - started) / .seconds(1)
@@ -177,9 +177,8 @@ final class WorkerSession {
     }
 
     private func add(chunk c: Int, _ stats: LayerStatistics, out: WorkerOutbox) throws {
-        guard var current = pass else { return }
-        let reports = try current.reducer.add(chunk: c, stats)
-        pass = current
+        // In place: a copy of the pass would make each add copy the layer's d0×d0 totals.
+        guard let reports = try pass?.reducer.add(chunk: c, stats) else { return }
         try report(reports, out: out)
     }
 
