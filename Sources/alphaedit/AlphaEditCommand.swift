@@ -15,6 +15,7 @@ struct AlphaEditCommand: ParsableCommand {
             DemoCommand.self,
             EditCommand.self,
             ExperimentCommand.self,
+            TraceCommand.self,
             TokenizeCommand.self,
             InspectCommand.self,
             StatsCommand.self,

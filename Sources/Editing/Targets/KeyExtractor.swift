@@ -77,7 +77,7 @@ extension HookPoint {
     /// The block to stop after to read this point (nil: run the whole model).
     var layerIndex: Int? {
         switch self {
-        case .blockOutput(let l), .mlpDownInput(let l), .mlpOutput(let l): return l
+        case .blockOutput(let l), .mlpDownInput(let l), .mlpOutput(let l), .attentionOutput(let l): return l
         case .embeddings: return 0
         case .finalNorm: return nil
         }

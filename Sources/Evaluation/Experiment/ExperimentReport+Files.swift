@@ -106,10 +106,7 @@ extension ExperimentReport {
     }
 
     static func atomicWrite(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString.prefix(8))")
-        try data.write(to: temporary)
-        if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: temporary, to: url)
+        try ReportFile.atomicWrite(data, to: url)
     }
 
     /// The `--json` summary: `{"edits": T, "methods": {...}}`.

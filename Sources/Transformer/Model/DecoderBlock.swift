@@ -30,8 +30,29 @@ struct BlockTape {
 struct BlockActivations {
     /// The key `[N, f]`.
     var key: Matrix<Float>
-    /// The MLP output `[N, d]` (bias and additions included), when asked for.
+    /// The MLP output `[N, d]` (bias, additions and replacements included), when asked for.
     var mlpOutput: Matrix<Float>?
+    /// The attention output `[N, d]` (after the output projection, replacements included), when asked for.
+    var attentionOutput: Matrix<Float>?
+}
+
+/// What one block's forward pass reads and changes inside it.
+struct BlockHooks {
+    /// Added to the MLP output (before the residual add).
+    var mlpAdditions: [Addition] = []
+    /// Rows of the MLP output overwritten (after the additions).
+    var mlpReplacements: [Replacement] = []
+    /// Rows of the attention output overwritten.
+    var attentionReplacements: [Replacement] = []
+    var captureMLPOutput = false
+    var captureAttentionOutput = false
+
+    static let none = BlockHooks()
+
+    /// The MLP output must be materialised on its own.
+    var touchesMLP: Bool { captureMLPOutput || !mlpAdditions.isEmpty || !mlpReplacements.isEmpty }
+    /// The attention output must be materialised on its own.
+    var touchesAttention: Bool { captureAttentionOutput || !attentionReplacements.isEmpty }
 }
 
 /// The buffers a block's forward pass writes into, carried from block to block so that a pass
@@ -52,8 +73,10 @@ struct BlockWorkspace {
     var up = Matrix<Float>.empty
     var gate = Matrix<Float>.empty
     var key = Matrix<Float>.empty
-    /// `[N, d]`, only when the MLP output is captured or added to.
+    /// `[N, d]`, only when the MLP output is captured or changed.
     var mlpOutput = Matrix<Float>.empty
+    /// `[N, d]`, only when the attention output is captured or changed.
+    var attentionOutput = Matrix<Float>.empty
 }
 
 /// The buffers of a block's backward pass, reused from block to block.
@@ -221,13 +244,12 @@ struct DecoderBlock {
 
     /// - Parameters:
     ///   - x: `[N, d]` block input.
-    ///   - mlpAdditions: added to the MLP output (before the residual add).
-    ///   - captureMLPOutput: return the MLP output in the activations.
+    ///   - hooks: what to read and change inside the block (MLP and attention outputs).
     ///   - workspace: the intermediates; with `keepTape` the tape takes over those it keeps.
     ///   - output: receives the block output `[N, d]` (its storage reused when the shape matches).
     /// - Returns: the key (and MLP output), and the tape when `keepTape`.
-    func forward(_ x: Matrix<Float>, _ w: BlockWeights, batch: TokenBatch, mlpAdditions: [Addition],
-                 captureMLPOutput: Bool, keepTape: Bool, workspace ws: inout BlockWorkspace,
+    func forward(_ x: Matrix<Float>, _ w: BlockWeights, batch: TokenBatch, hooks: BlockHooks,
+                 keepTape: Bool, workspace ws: inout BlockWorkspace,
                  output: inout Matrix<Float>) -> (activations: BlockActivations, tape: BlockTape?) {
         let c1 = normalization.forward(x, w.norm1, into: &ws.norm1Output)
         projectQKV(ws.norm1Output, w.attention, positions: batch.positions, into: &ws.qkv)
@@ -239,10 +261,9 @@ struct DecoderBlock {
             k: StridedMatrix(array: qkv, offset: g.keyColumn, ld: g.fusedWidth),
             v: StridedMatrix(array: qkv, offset: g.valueColumn, ld: g.fusedWidth),
             keyMask: batch.mask, geometry: g, into: &ws.attended, probabilities: &probabilities)
-        let (mlpOutput, c2) = residualAndMLP(x, w, mlpAdditions: mlpAdditions, captureMLPOutput: captureMLPOutput,
-                                             workspace: &ws, output: &output)
+        let (mlpOutput, attentionOutput, c2) = residualAndMLP(x, w, hooks: hooks, workspace: &ws, output: &output)
         guard keepTape else {
-            return (BlockActivations(key: ws.key, mlpOutput: mlpOutput), nil)
+            return (BlockActivations(key: ws.key, mlpOutput: mlpOutput, attentionOutput: attentionOutput), nil)
         }
         let sequential = !config.parallelResidual
         let tape = BlockTape(
@@ -250,38 +271,49 @@ struct DecoderBlock {
             probabilities: probabilities!, attended: take(&ws.attended),
             middle: sequential ? take(&ws.middle) : nil, norm2Output: sequential ? take(&ws.norm2Output) : nil,
             norm2Cache: c2, up: take(&ws.up), gate: w.mlp.gate == nil ? nil : take(&ws.gate), key: take(&ws.key))
-        return (BlockActivations(key: tape.key, mlpOutput: mlpOutput), tape)
+        return (BlockActivations(key: tape.key, mlpOutput: mlpOutput, attentionOutput: attentionOutput), tape)
     }
 
     /// The rest of a block once the attention heads are in `ws.attended`: the output projection
     /// and residual add, norm2 (sequential blocks), the MLP, and its residual add into `output`.
-    /// - Returns: the MLP output when captured (or added to), and norm2's cache.
-    func residualAndMLP(_ x: Matrix<Float>, _ w: BlockWeights, mlpAdditions: [Addition], captureMLPOutput: Bool,
+    /// - Returns: the MLP and attention outputs when captured, and norm2's cache.
+    func residualAndMLP(_ x: Matrix<Float>, _ w: BlockWeights, hooks: BlockHooks,
                         workspace ws: inout BlockWorkspace, output: inout Matrix<Float>)
-        -> (mlpOutput: Matrix<Float>?, norm2Cache: NormCache?)
+        -> (mlpOutput: Matrix<Float>?, attentionOutput: Matrix<Float>?, norm2Cache: NormCache?)
     {
         var c2: NormCache? = nil
+        // The residual plus the attention output: into `output` (parallel) or `ws.middle` (sequential).
+        func addAttention(into sum: inout Matrix<Float>) {
+            sum.assign(x)
+            if hooks.touchesAttention {
+                w.attention.output.forward(ws.attended, into: &ws.attentionOutput)
+                for replacement in hooks.attentionReplacements { Self.replace(replacement, in: &ws.attentionOutput) }
+                sum += ws.attentionOutput
+            } else {
+                w.attention.output.forward(ws.attended, addingInto: &sum)
+            }
+        }
         if config.parallelResidual {
             // output = x + attention, then + MLP(norm1 x)
-            output.assign(x)
-            w.attention.output.forward(ws.attended, addingInto: &output)
+            addAttention(into: &output)
             mlpKey(ws.norm1Output, w.mlp, workspace: &ws)
         } else {
             // middle = x + attention; output = middle + MLP(norm2 middle)
-            ws.middle.assign(x)
-            w.attention.output.forward(ws.attended, addingInto: &ws.middle)
+            addAttention(into: &ws.middle)
             c2 = normalization.forward(ws.middle, w.norm2!, into: &ws.norm2Output)
             mlpKey(ws.norm2Output, w.mlp, workspace: &ws)
             output.assign(ws.middle)
         }
-        guard captureMLPOutput || !mlpAdditions.isEmpty else {
+        let attentionOutput = hooks.captureAttentionOutput ? ws.attentionOutput : nil
+        guard hooks.touchesMLP else {
             w.mlp.down.forward(ws.key, addingInto: &output)
-            return (nil, c2)
+            return (nil, attentionOutput, c2)
         }
         w.mlp.down.forward(ws.key, into: &ws.mlpOutput)
-        for addition in mlpAdditions { Self.add(addition, to: &ws.mlpOutput) }
+        for addition in hooks.mlpAdditions { Self.add(addition, to: &ws.mlpOutput) }
+        for replacement in hooks.mlpReplacements { Self.replace(replacement, in: &ws.mlpOutput) }
         output += ws.mlpOutput
-        return (captureMLPOutput ? ws.mlpOutput : nil, c2)
+        return (hooks.captureMLPOutput ? ws.mlpOutput : nil, attentionOutput, c2)
     }
 
     /// Back-propagates through the block: `gradient` holds dOutput `[N, d]` on entry and dX on
@@ -312,6 +344,13 @@ struct DecoderBlock {
         normalization.backward(input: tape.input, cache: tape.norm1Cache, weights: w.norm1, gradOutput: ws.dNormOutput,
                                into: &gradient, accumulate: true, gradients: &dNorm1)
         if gradients != nil { gradients!.norm1 = dNorm1! }
+    }
+
+    static func replace(_ replacement: Replacement, in m: inout Matrix<Float>) {
+        precondition(replacement.vector.count == m.cols, "replacement width \(replacement.vector.count) != \(m.cols)")
+        precondition(replacement.row >= 0 && replacement.row < m.rows, "replacement row \(replacement.row) outside the batch")
+        let base = replacement.row * m.cols
+        for c in 0..<m.cols { m.elements[base + c] = replacement.vector[c] }
     }
 
     static func add(_ addition: Addition, to m: inout Matrix<Float>) {

@@ -129,7 +129,7 @@ extension TransformerModel {
                 k: StridedMatrix(array: cache.keys[l], offset: 0, ld: cache.width),
                 v: StridedMatrix(array: cache.values[l], offset: 0, ld: cache.width),
                 keyMask: cache.mask, geometry: geometry, into: &workspace.attended, probabilities: &noProbabilities)
-            _ = runner.residualAndMLP(hidden, w, mlpAdditions: [], captureMLPOutput: false, workspace: &workspace, output: &next)
+            _ = runner.residualAndMLP(hidden, w, hooks: .none, workspace: &workspace, output: &next)
             swap(&hidden, &next)
         }
         cache.length += t

@@ -10,6 +10,9 @@ public enum HookPoint: Hashable, Sendable, CustomStringConvertible {
     case mlpDownInput(Int)
     /// Output of the MLP of block l, bias included, before the residual add.
     case mlpOutput(Int)
+    /// Output of the attention of block l (after its output projection, bias included), before the
+    /// residual add.
+    case attentionOutput(Int)
     /// Output of the final norm.
     case finalNorm
 
@@ -19,6 +22,7 @@ public enum HookPoint: Hashable, Sendable, CustomStringConvertible {
         case .blockOutput(let l): return "block \(l) output"
         case .mlpDownInput(let l): return "block \(l) MLP down-projection input"
         case .mlpOutput(let l): return "block \(l) MLP output"
+        case .attentionOutput(let l): return "block \(l) attention output"
         case .finalNorm: return "final norm output"
         }
     }
@@ -26,7 +30,7 @@ public enum HookPoint: Hashable, Sendable, CustomStringConvertible {
     /// The block the point belongs to, if any.
     var layer: Int? {
         switch self {
-        case .blockOutput(let l), .mlpDownInput(let l), .mlpOutput(let l): return l
+        case .blockOutput(let l), .mlpDownInput(let l), .mlpOutput(let l), .attentionOutput(let l): return l
         case .embeddings, .finalNorm: return nil
         }
     }
@@ -50,27 +54,65 @@ public struct Addition: Sendable {
     }
 }
 
+/// A row of an activation overwritten with a given vector (causal tracing's restoration of a clean
+/// state into a corrupted run). Later blocks see the new value.
+public struct Replacement: Sendable {
+    /// `.embeddings`, `.blockOutput(l)`, `.mlpOutput(l)` or `.attentionOutput(l)`.
+    public var point: HookPoint
+    /// Flat token row `b·T + t` of the batch.
+    public var row: Int
+    /// `[d]`, the hidden width.
+    public var vector: [Float]
+
+    public init(point: HookPoint, row: Int, vector: [Float]) {
+        precondition({
+            switch point {
+            case .embeddings, .blockOutput, .mlpOutput, .attentionOutput: return true
+            case .mlpDownInput, .finalNorm: return false
+            }
+        }(), "replacements go to the embeddings or to block, MLP or attention outputs")
+        self.point = point
+        self.row = row
+        self.vector = vector
+    }
+}
+
 /// What a forward pass reads and changes besides computing logits.
 public struct Hooks: Sendable {
     /// Activations to return, each `[B·T, width]`.
     public var capture: Set<HookPoint>
     /// Vectors added to activations; later blocks see the sum.
     public var additions: [Addition]
+    /// Rows overwritten (after any additions at the same point); later blocks see the new rows.
+    public var replacements: [Replacement]
     /// Stop after this block (no logits): for statistics passes that only need early keys.
     public var stopAfterBlock: Int?
     /// Project only these flat token rows onto the vocabulary: the logits are then `[R, V]` in this
     /// order (and `backward` takes dLogits of that shape). nil projects every row.
     public var logitRows: [Int]?
 
-    public init(capture: Set<HookPoint> = [], additions: [Addition] = [], stopAfterBlock: Int? = nil, logitRows: [Int]? = nil) {
+    public init(capture: Set<HookPoint> = [], additions: [Addition] = [], replacements: [Replacement] = [],
+                stopAfterBlock: Int? = nil, logitRows: [Int]? = nil) {
         self.capture = capture
         self.additions = additions
+        self.replacements = replacements
         self.stopAfterBlock = stopAfterBlock
         self.logitRows = logitRows
     }
 
     func additions(at point: HookPoint) -> [Addition] {
         additions.filter { $0.point == point }
+    }
+
+    func replacements(at point: HookPoint) -> [Replacement] {
+        replacements.filter { $0.point == point }
+    }
+
+    /// What block l reads and changes inside it.
+    func block(_ l: Int) -> BlockHooks {
+        BlockHooks(mlpAdditions: additions(at: .mlpOutput(l)), mlpReplacements: replacements(at: .mlpOutput(l)),
+                   attentionReplacements: replacements(at: .attentionOutput(l)),
+                   captureMLPOutput: capture.contains(.mlpOutput(l)), captureAttentionOutput: capture.contains(.attentionOutput(l)))
     }
 }
 

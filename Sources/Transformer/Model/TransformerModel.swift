@@ -105,6 +105,7 @@ extension TransformerModel {
             hidden = start.hidden
         } else {
             hidden = embed(batch)
+            for replacement in hooks.replacements(at: .embeddings) { DecoderBlock.replace(replacement, in: &hidden) }
             if hooks.capture.contains(.embeddings) { captured[.embeddings] = hidden }
         }
         let lastBlock = min(hooks.stopAfterBlock ?? (config.layerCount - 1), config.layerCount - 1)
@@ -115,8 +116,7 @@ extension TransformerModel {
         if firstBlock <= lastBlock {
             for l in firstBlock...lastBlock {
                 let (activations, tape) = runner.forward(
-                    hidden, weights.blocks[l], batch: batch, mlpAdditions: hooks.additions(at: .mlpOutput(l)),
-                    captureMLPOutput: hooks.capture.contains(.mlpOutput(l)), keepTape: keepTape,
+                    hidden, weights.blocks[l], batch: batch, hooks: hooks.block(l), keepTape: keepTape,
                     workspace: &workspace, output: &next)
                 if keepTape {
                     hidden = take(&next)            // the next tape keeps it as its input
@@ -124,9 +124,11 @@ extension TransformerModel {
                     swap(&hidden, &next)            // the old input becomes the next output buffer
                 }
                 for addition in hooks.additions(at: .blockOutput(l)) { DecoderBlock.add(addition, to: &hidden) }
+                for replacement in hooks.replacements(at: .blockOutput(l)) { DecoderBlock.replace(replacement, in: &hidden) }
                 if let tape { tapes.append(BlockTapeBox(tape)) }
                 if hooks.capture.contains(.mlpDownInput(l)) { captured[.mlpDownInput(l)] = activations.key }
                 if hooks.capture.contains(.mlpOutput(l)) { captured[.mlpOutput(l)] = activations.mlpOutput }
+                if hooks.capture.contains(.attentionOutput(l)) { captured[.attentionOutput(l)] = activations.attentionOutput }
                 if hooks.capture.contains(.blockOutput(l)) { captured[.blockOutput(l)] = hidden }
             }
         }

@@ -201,6 +201,11 @@ public final class Tokenizer: Sendable {
 
     // MARK: vocabulary
 
+    /// The bytes token `id` stands for (what `decode` emits for it), or none for an unknown id.
+    public func bytes(of id: Int) -> [UInt8] {
+        id >= 0 && id < bytesByID.count ? bytesByID[id] : []
+    }
+
     /// The id of a token as the vocabulary spells it (byte-level: `"Ġthe"` for `" the"`), or of an added token.
     public func id(forToken token: String) -> Int? {
         idByToken[token]
