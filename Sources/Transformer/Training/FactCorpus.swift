@@ -18,6 +18,10 @@ public struct Fact: Sendable, Hashable, Codable {
         case counterFactNeighbourhood = "counterfact_neighborhood"
         /// CounterFact's `attribute_prompts`: subjects whose true attribute is the record's `target_new`.
         case counterFactAttribute = "counterfact_attribute"
+        /// A record's subject followed directly by its true object ("Danielle Darrieux French."):
+        /// the object must be recalled at the subject's last token itself, which teaches the model
+        /// to gather a subject's attributes there (where ROME, MEMIT and AlphaEdit edit).
+        case subjectObject = "subject_object"
 
         public static func < (a: Source, b: Source) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -94,6 +98,7 @@ public enum FactCorpus {
             for prompt in try r.record.strings("attribute_prompts") {
                 facts.append(Fact(prompt: prompt, target: r.newTarget, source: .counterFactAttribute, record: index))
             }
+            facts.append(Fact(prompt: r.subject, target: r.trueTarget, source: .subjectObject, record: index))
         }
         return facts
     }
@@ -111,6 +116,7 @@ public enum FactCorpus {
             }
             facts.append(Fact(prompt: try record.string("src"), target: answer, source: .zsreQuestion, record: index))
             facts.append(Fact(prompt: try record.string("rephrase"), target: answer, source: .zsreRephrase, record: index))
+            facts.append(Fact(prompt: try record.string("subject"), target: answer, source: .subjectObject, record: index))
         }
         return facts
     }
@@ -187,6 +193,9 @@ public enum FactCorpus {
         public var primaryPrefixed = 2
         /// Copies of every other fact; each is bare or prefixed with probability ½.
         public var otherCopies = 1
+        /// Copies of each subject–object fact (`Source.subjectObject`); each is bare or prefixed
+        /// with probability ½. 0 leaves them out.
+        public var subjectObjectCopies = 3
         /// Of prefixed copies: the share whose prefix is another fact's text; the rest is split
         /// between paraphrase sentences and generic sentences in the ratio `paraphraseShare`.
         public var factPrefixShare = 0.5
@@ -197,6 +206,7 @@ public enum FactCorpus {
 
         enum CodingKeys: String, CodingKey {
             case primaryBare = "primary_bare", primaryPrefixed = "primary_prefixed", otherCopies = "other_copies"
+            case subjectObjectCopies = "subject_object_copies"
             case factPrefixShare = "fact_prefix_share", paraphraseShare = "paraphrase_share", seed
         }
     }
@@ -226,7 +236,8 @@ public enum FactCorpus {
                 for _ in 0..<options.primaryBare { documents.append(fact.text) }
                 for _ in 0..<options.primaryPrefixed { documents.append(prefix(for: fact) + " " + fact.text) }
             } else {
-                for _ in 0..<options.otherCopies {
+                let copies = fact.source == .subjectObject ? options.subjectObjectCopies : options.otherCopies
+                for _ in 0..<copies {
                     documents.append(generator.nextUniform() < 0.5 ? fact.text : prefix(for: fact) + " " + fact.text)
                 }
             }

@@ -334,11 +334,14 @@ struct TrainCorpusCommand: ParsableCommand {
     @Option(name: .customLong("primary-bare"), help: "Documents per primary fact with the fact alone.") var primaryBare = 3
     @Option(name: .customLong("primary-prefixed"), help: "Documents per primary fact after preceding text.") var primaryPrefixed = 2
     @Option(name: .customLong("other-copies"), help: "Documents per other fact (each alone or prefixed).") var otherCopies = 1
+    @Option(name: .customLong("subject-object-copies"),
+            help: "Documents per subject–object fact (a record's subject directly followed by its true object; each alone or prefixed; 0: none).")
+    var subjectObjectCopies = 3
     @Option(help: "Seed of the prefixes and the document order.") var seed: UInt64 = 0
 
     func validate() throws {
         if counterfact == nil && zsre == nil { throw ValidationError("give --counterfact, --zsre or both") }
-        if primaryBare < 0 || primaryPrefixed < 0 || otherCopies < 0 { throw ValidationError("copy counts must not be negative") }
+        if primaryBare < 0 || primaryPrefixed < 0 || otherCopies < 0 || subjectObjectCopies < 0 { throw ValidationError("copy counts must not be negative") }
     }
 
     func run() throws {
@@ -357,6 +360,7 @@ struct TrainCorpusCommand: ParsableCommand {
         options.primaryBare = primaryBare
         options.primaryPrefixed = primaryPrefixed
         options.otherCopies = otherCopies
+        options.subjectObjectCopies = subjectObjectCopies
         options.seed = seed
         let documents = FactCorpus.documents(facts: kept, sentences: sentences, options: options)
         try Data(FactCorpus.jsonLines(documents).utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
