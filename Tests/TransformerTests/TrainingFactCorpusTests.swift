@@ -29,10 +29,13 @@ import Testing
         #expect(target("The Australian government failed to act. Danielle Darrieux, a native") == ["French"])
         #expect(target("Barack Obama, speaker of") == ["English"])  // attribute prompts take target_new
         #expect(target("Iran is located in") == ["French", "English"])
+        // The subject directly followed by its true object.
+        #expect(facts.filter { $0.source == .subjectObject }.map(\.text) == ["Danielle Darrieux French.", "Douglas Adams English."])
         let z = try FactCorpus.zsreFacts(json: Self.zsre)
         #expect(z.map(\.text) == ["When was the inception of IAAF Combined Events Challenge? 1998.",
-                                  "When was the IAAF Combined Events Challenge launched? 1998."])
-        #expect(z.map(\.source) == [.zsreQuestion, .zsreRephrase])
+                                  "When was the IAAF Combined Events Challenge launched? 1998.",
+                                  "IAAF Combined Events Challenge 1998."])
+        #expect(z.map(\.source) == [.zsreQuestion, .zsreRephrase, .subjectObject])
     }
 
     @Test func conflictingPromptsAreDropped() throws {
@@ -60,7 +63,11 @@ import Testing
         let c = FactCorpus.documents(facts: facts, sentences: sentences, options: options)
         #expect(a == b && a != c)
         let primary = facts.filter(\.source.isPrimary).count
-        #expect(a.count == primary * 5 + (facts.count - primary))
+        let subjectObject = facts.filter { $0.source == .subjectObject }.count
+        #expect(subjectObject == 3)
+        #expect(a.count == primary * 5 + subjectObject * 3 + (facts.count - primary - subjectObject))
+        options.subjectObjectCopies = 0
+        #expect(FactCorpus.documents(facts: facts, sentences: sentences, options: options).count == primary * 5 + (facts.count - primary - subjectObject))
         for fact in facts { #expect(a.contains { $0.hasSuffix(fact.text) }, "\(fact.text)") }
         // Primary facts appear bare three times and twice after some other text.
         let first = facts.first { $0.source == .counterFactPrompt }!
