@@ -30,7 +30,7 @@ import Testing
         #expect(text.contains("| Method | Eff. | Gen. | Spe. | Flu. | Consis. | Eff. mag. | Gen. mag. | Spe. mag. |"))
         #expect(text.contains("| AlphaEdit | 55.00 | 27.50 | 88.25 | 560.00 | 3.00 |"))
         #expect(text.contains("| MEMIT | 40.00 |"))
-        #expect(text.contains("| 200 | 1.00 | 55.00 | 40.00 | 97.50 | 88.25 | 70.00 |"))
+        #expect(text.contains("| 200 | 1.00 | 55.00 | 40.00 | 0.50 | 27.50 | 20.00 | 97.50 | 88.25 | 70.00 |"))
     }
 
     @Test func plotHasOnePanelPerCurveMetricAndALegend() {
@@ -63,5 +63,21 @@ import Testing
             return text.contains(url.path) && text.contains("missing \"data\"")
         }
         #expect(throws: ExperimentError.self) { try ExperimentReport.read(from: directory.appendingPathComponent("absent.json")) }
+    }
+}
+
+@Suite struct RecordInterleavingTests {
+    @Test func listsKeepTheirOrderAndMixInProportion() {
+        let order = RecordReference.interleaved(counterFact: 4, zsre: 2)
+        #expect(order == [.counterFact(0), .zsre(0), .counterFact(1), .counterFact(2), .zsre(1), .counterFact(3)])
+        #expect(RecordReference.interleaved(counterFact: 3, zsre: 0) == [.counterFact(0), .counterFact(1), .counterFact(2)])
+        #expect(RecordReference.interleaved(counterFact: 0, zsre: 2) == [.zsre(0), .zsre(1)])
+        // 1093 and 1037: every 100 consecutive edits hold both, about half each.
+        let big = RecordReference.interleaved(counterFact: 1093, zsre: 1037)
+        #expect(big.count == 2130)
+        for start in stride(from: 0, to: 2100, by: 100) {
+            let zsre = big[start..<(start + 100)].filter { if case .zsre = $0 { return true }; return false }.count
+            #expect((46...51).contains(zsre), "edits \(start)..<\(start + 100): \(zsre) zsRE")
+        }
     }
 }

@@ -6,7 +6,10 @@ public struct ExperimentConfiguration: Sendable {
     public var modelDirectory: URL
     public var hparamsFile: URL
     public var dataset: EvaluationDataset
+    /// The dataset file (CounterFact's for `.mixed`).
     public var dataFile: URL
+    /// The zsRE file of a `.mixed` run.
+    public var zsreFile: URL?
     /// Which records are edited (and evaluated).
     public var selection: RecordSelection = .all
     /// B: edits per sequential batch.

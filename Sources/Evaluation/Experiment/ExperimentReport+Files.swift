@@ -3,13 +3,17 @@ import Foundation
 extension ExperimentReport {
     /// Display order and labels of the metrics, in the paper's layout.
     var columns: [(key: String, label: String)] {
+        let counterFact = [("efficacy_score", "Eff."), ("paraphrase_score", "Gen."), ("neighborhood_score", "Spe."),
+                           ("fluency", "Flu."), ("consistency", "Consis."),
+                           ("efficacy_magnitude", "Eff. mag."), ("paraphrase_magnitude", "Gen. mag."), ("neighborhood_magnitude", "Spe. mag.")]
+        let zsre = [("rewrite_acc", "Eff."), ("paraphrase_acc", "Gen."), ("neighborhood_acc", "Spe.")]
         switch dataset {
-        case .counterfact:
-            return [("efficacy_score", "Eff."), ("paraphrase_score", "Gen."), ("neighborhood_score", "Spe."),
-                    ("fluency", "Flu."), ("consistency", "Consis."),
-                    ("efficacy_magnitude", "Eff. mag."), ("paraphrase_magnitude", "Gen. mag."), ("neighborhood_magnitude", "Spe. mag.")]
-        case .zsre:
-            return [("rewrite_acc", "Eff."), ("paraphrase_acc", "Gen."), ("neighborhood_acc", "Spe.")]
+        case .counterfact: return counterFact
+        case .zsre: return zsre
+        case .mixed:
+            return [("efficacy_score", "CF Eff."), ("paraphrase_score", "CF Gen."), ("neighborhood_score", "CF Spe."),
+                    ("zsre_rewrite_acc", "zsRE Eff."), ("zsre_paraphrase_acc", "zsRE Gen."), ("zsre_neighborhood_acc", "zsRE Spe."),
+                    ("fluency", "Flu."), ("consistency", "Consis.")]
         }
     }
 
@@ -21,6 +25,8 @@ extension ExperimentReport {
         "neighborhood_magnitude": "Specificity magnitude",
         "rewrite_acc": "Efficacy (token accuracy)", "paraphrase_acc": "Generalization (token accuracy)",
         "neighborhood_acc": "Specificity (token accuracy)",
+        "zsre_rewrite_acc": "zsRE efficacy (token accuracy)", "zsre_paraphrase_acc": "zsRE generalization (token accuracy)",
+        "zsre_neighborhood_acc": "zsRE specificity (token accuracy)",
     ]
 
     /// Methods in display order.
@@ -42,18 +48,26 @@ extension ExperimentReport {
             text += "| \(Self.title(method)) | " + values.joined(separator: " | ") + " |\n"
         }
         text += "\nScores in percent (mean over records of per-record means ×100). "
-        text += dataset == .counterfact
-            ? "Eff./Gen./Spe.: efficacy, paraphrase (generalization) and neighbourhood (specificity) success; mag.: probability differences; Flu.: n-gram entropy ×100; Consis.: TF-IDF reference similarity ×100.\n"
-            : "Eff./Gen./Spe.: teacher-forced top-1 token accuracy on the rewrite, paraphrase and neighbourhood prompts.\n"
-        text += "\n## As edits accumulate\n\n| Edits | " + methodOrder.map { Self.title($0) + " " + cols[0].label }.joined(separator: " | ")
-        text += " | " + methodOrder.map { Self.title($0) + " " + cols[2].label }.joined(separator: " | ") + " |\n"
-        text += "| ---: | " + Array(repeating: "---:", count: 2 * methodOrder.count).joined(separator: " | ") + " |\n"
+        if dataset != .zsre {
+            text += "CounterFact Eff./Gen./Spe.: efficacy, paraphrase (generalization) and neighbourhood (specificity) success; mag.: probability differences; Flu.: n-gram entropy ×100; Consis.: TF-IDF reference similarity ×100. "
+        }
+        if dataset != .counterfact {
+            text += "zsRE Eff./Gen./Spe.: teacher-forced top-1 token accuracy on the rewrite, paraphrase and neighbourhood prompts."
+        }
+        text += "\n"
+        // Efficacy, generalisation and specificity of each dataset, every method side by side.
+        let accumulated = cols.filter { ["efficacy_score", "paraphrase_score", "neighborhood_score",
+                                         "rewrite_acc", "paraphrase_acc", "neighborhood_acc",
+                                         "zsre_rewrite_acc", "zsre_paraphrase_acc", "zsre_neighborhood_acc"].contains($0.key) }
+        text += "\n## As edits accumulate\n\n| Edits | "
+        text += accumulated.flatMap { column in methodOrder.map { Self.title($0) + " " + column.label } }.joined(separator: " | ") + " |\n"
+        text += "| ---: | " + Array(repeating: "---:", count: accumulated.count * methodOrder.count).joined(separator: " | ") + " |\n"
         let edits = curves["unedited"]?.map(\.edits) ?? []
         for k in edits {
             var row: [String] = []
-            for key in [cols[0].key, cols[2].key] {
+            for column in accumulated {
                 for method in methodOrder {
-                    let value = curves[method]?.first { $0.edits == k }?.metrics[key]
+                    let value = curves[method]?.first { $0.edits == k }?.metrics[column.key]
                     row.append(value.map { String(format: "%.2f", $0) } ?? "–")
                 }
             }

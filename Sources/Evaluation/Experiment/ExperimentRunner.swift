@@ -12,6 +12,8 @@ public struct ExperimentRunner: Sendable {
     let counterFact: [CounterFactRecord]
     let zsre: [ZsRERecord]
     let requests: [EditRequest]
+    /// Which record each request is, in edit order.
+    let order: [RecordReference]
     let config: ModelConfig
     let templatesFromFile: ContextTemplates?
 
@@ -25,18 +27,30 @@ public struct ExperimentRunner: Sendable {
         self.hparams = hparams
         config = try ModelConfig.load(directory: configuration.modelDirectory)
         for h in hparams.values { try ModelLayout.validate(h, config: config, path: configuration.hparamsFile.path) }
-        switch configuration.dataset {
-        case .counterfact:
+        var counterFactRequests: [EditRequest] = [], zsreRequests: [EditRequest] = []
+        var counterFact: [CounterFactRecord] = [], zsre: [ZsRERecord] = []
+        if configuration.dataset != .zsre {
             let all = try CounterFactRecord.load(file: configuration.dataFile)
             counterFact = Array(all[try configuration.selection.range(count: all.count, path: configuration.dataFile.path)])
-            zsre = []
-            requests = counterFact.map(\.editRequest)
-        case .zsre:
-            let all = try ZsRERecord.load(file: configuration.dataFile)
-            let range = try configuration.selection.range(count: all.count, path: configuration.dataFile.path)
+            counterFactRequests = counterFact.map(\.editRequest)
+        }
+        if configuration.dataset != .counterfact {
+            guard let file = configuration.dataset == .zsre ? configuration.dataFile : configuration.zsreFile else {
+                throw ExperimentError.invalidArgument("a mixed run needs a zsRE file as well as the CounterFact file")
+            }
+            let all = try ZsRERecord.load(file: file)
+            let range = try configuration.selection.range(count: all.count, path: file.path)
             zsre = Array(all[range])
-            counterFact = []
-            requests = try zip(range, zsre).map { try $1.editRequest(caseID: $0, path: configuration.dataFile.path) }
+            zsreRequests = try zip(range, zsre).map { try $1.editRequest(caseID: $0, path: file.path) }
+        }
+        self.counterFact = counterFact
+        self.zsre = zsre
+        order = RecordReference.interleaved(counterFact: counterFact.count, zsre: zsre.count)
+        requests = order.map { reference in
+            switch reference {
+            case .counterFact(let i): return counterFactRequests[i]
+            case .zsre(let i): return zsreRequests[i]
+            }
         }
         guard !requests.isEmpty else { throw ExperimentError.invalidArgument("the selection \(configuration.selection) holds no records") }
         guard configuration.batchSize >= 1, configuration.evaluateEvery >= 1 else {
@@ -86,7 +100,7 @@ public struct ExperimentRunner: Sendable {
         // The unedited model: every record once; each checkpoint averages the first k.
         events(.stage("evaluating the unedited model on \(requests.count) records"))
         let unedited = try evaluate(original, tokenizer: tokenizer, upTo: requests.count, events: events)
-        curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: Self.summary(unedited, prefix: k), seconds: 0) }
+        curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: summary(unedited, upTo: k), seconds: 0) }
         finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, events: events)
 
         for algorithm in c.algorithms {
@@ -111,7 +125,7 @@ public struct ExperimentRunner: Sendable {
                     events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
                     let evalStart = clock.now
                     lastResults = try evaluate(session.model, tokenizer: tokenizer, upTo: done, events: events)
-                    points.append(ExperimentPoint(edits: done, metrics: Self.summary(lastResults, prefix: done),
+                    points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done),
                                                   seconds: (clock.now - evalStart) / .seconds(1)))
                 }
             }
@@ -123,10 +137,14 @@ public struct ExperimentRunner: Sendable {
         var notes = [
             "Metrics after k edits average the records edited so far (evaluate_sequential.py); the unedited model is evaluated on the same records.",
         ]
-        if c.dataset == .counterfact && c.generation {
+        if c.dataset == .mixed {
+            notes.append("CounterFact and zsRE records are interleaved in proportion (\(counterFact.count) and \(zsre.count)); each dataset's metrics average its records edited so far.")
+        }
+        if c.dataset != .zsre && c.generation {
             notes.append("Fluency and consistency are measured at the end, on the first \(min(c.generationRecords, requests.count)) records, with top-5 sampling (seed \(c.generationSeed)); consistency uses an approximate TF-IDF reference corpus (the official attribute snippets are not available).")
         }
-        let report = ExperimentReport(dataset: c.dataset, model: c.modelDirectory.path, data: c.dataFile.path,
+        let data = c.dataset == .mixed ? [c.dataFile.path, c.zsreFile?.path ?? ""].joined(separator: " + ") : c.dataFile.path
+        let report = ExperimentReport(dataset: c.dataset, model: c.modelDirectory.path, data: data,
                                       selection: c.selection.description, edits: requests.count, batchSize: c.batchSize,
                                       evaluateEvery: c.evaluateEvery, hparams: c.hparamsFile.path, curves: curves, methods: finals,
                                       editSeconds: editSeconds, notes: notes)
@@ -154,36 +172,49 @@ public struct ExperimentRunner: Sendable {
         case zsre(ZsRERecordResult)
     }
 
+    /// Results of the first `count` requests (CounterFact ones first, then zsRE ones).
     func evaluate(_ model: TransformerModel, tokenizer: Tokenizer, upTo count: Int, events: @escaping EditEventHandler) throws -> [RecordResults] {
-        switch configuration.dataset {
-        case .counterfact:
-            let evaluator = CounterFactEvaluator(model: model, tokenizer: tokenizer)
-            return try evaluator.evaluate(Array(counterFact.prefix(count)), events: events).results.map { .counterFact($0) }
-        case .zsre:
-            let evaluator = ZsREEvaluator(model: model, tokenizer: tokenizer)
-            let cases = zip(requests, zsre).prefix(count).map { request, record in
-                record.evaluationCase(caseID: request.caseID, tokenizer: tokenizer)
+        var counterFactRecords: [CounterFactRecord] = [], zsreCases: [ZsRECase] = []
+        for (reference, request) in zip(order.prefix(count), requests) {
+            switch reference {
+            case .counterFact(let i): counterFactRecords.append(counterFact[i])
+            case .zsre(let i): zsreCases.append(zsre[i].evaluationCase(caseID: request.caseID, tokenizer: tokenizer))
             }
-            return try evaluator.evaluate(Array(cases), events: events).results.map { .zsre($0) }
         }
+        var results: [RecordResults] = []
+        if !counterFactRecords.isEmpty {
+            let evaluator = CounterFactEvaluator(model: model, tokenizer: tokenizer)
+            results += try evaluator.evaluate(counterFactRecords, events: events).results.map { .counterFact($0) }
+        }
+        if !zsreCases.isEmpty {
+            let evaluator = ZsREEvaluator(model: model, tokenizer: tokenizer)
+            results += try evaluator.evaluate(zsreCases, events: events).results.map { .zsre($0) }
+        }
+        return results
     }
 
-    /// Means ×100 of the first `prefix` records.
-    static func summary(_ results: [RecordResults], prefix: Int) -> [String: Double] {
-        let slice = results.prefix(prefix)
+    /// Means ×100 of the records of the first `count` requests, per dataset (in a mixed run the
+    /// zsRE keys get a `zsre_` prefix: CounterFact has accuracy metrics of the same names).
+    func summary(_ results: [RecordResults], upTo count: Int) -> [String: Double] {
+        let counterFactCount = order.prefix(count).filter { if case .counterFact = $0 { return true }; return false }.count
+        let zsreCount = count - counterFactCount
+        let counterFact = results.compactMap { if case .counterFact(let r) = $0 { return r }; return nil }.prefix(counterFactCount)
+        let zsre = results.compactMap { if case .zsre(let r) = $0 { return r }; return nil }.prefix(zsreCount)
         var metrics: [(key: String, value: MetricStatistic)] = []
-        let counterFact = slice.compactMap { if case .counterFact(let r) = $0 { return r }; return nil }
-        let zsre = slice.compactMap { if case .zsre(let r) = $0 { return r }; return nil }
-        if !counterFact.isEmpty { metrics = EvaluationReport.counterFactMetrics(counterFact) }
-        if !zsre.isEmpty { metrics = EvaluationReport.zsREMetrics(zsre) }
+        if !counterFact.isEmpty { metrics += EvaluationReport.counterFactMetrics(Array(counterFact)) }
+        if !zsre.isEmpty {
+            let prefix = configuration.dataset == .mixed ? "zsre_" : ""
+            metrics += EvaluationReport.zsREMetrics(Array(zsre)).map { (prefix + $0.key, $0.value) }
+        }
         return Dictionary(uniqueKeysWithValues: metrics.map { ($0.key, $0.value.mean) })
     }
 
     /// The last point's metrics plus, for CounterFact, fluency and consistency from generations.
     func finalMetrics(_ model: TransformerModel, tokenizer: Tokenizer, results: [RecordResults], events: @escaping EditEventHandler) throws -> [String: Double] {
-        var metrics = Self.summary(results, prefix: results.count)
-        guard configuration.dataset == .counterfact, configuration.generation else { return metrics }
-        let records = Array(counterFact.prefix(min(configuration.generationRecords, results.count)))
+        var metrics = summary(results, upTo: requests.count)
+        guard configuration.dataset != .zsre, configuration.generation else { return metrics }
+        let edited = results.filter { if case .counterFact = $0 { return true }; return false }.count
+        let records = Array(counterFact.prefix(min(configuration.generationRecords, edited)))
         let generation = CounterFactGeneration(settings: GenerationSettings(seed: configuration.generationSeed),
                                                reference: ReferenceCorpus(records: counterFact))
         events(.stage("generation metrics on \(records.count) records"))

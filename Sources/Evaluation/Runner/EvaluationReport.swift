@@ -4,9 +4,17 @@ import Foundation
 public enum EvaluationDataset: String, CaseIterable, Sendable, Codable {
     case counterfact
     case zsre
+    /// Both in one sequential run (experiments only): CounterFact and zsRE records interleaved.
+    case mixed
 
     /// How reports name it.
-    public var title: String { self == .counterfact ? "CounterFact" : "zsRE" }
+    public var title: String {
+        switch self {
+        case .counterfact: return "CounterFact"
+        case .zsre: return "zsRE"
+        case .mixed: return "CounterFact + zsRE"
+        }
+    }
 }
 
 /// The summary of one evaluation run: per metric the mean and population std over records of the

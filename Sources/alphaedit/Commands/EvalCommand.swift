@@ -52,6 +52,7 @@ struct EvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        if dataset == .mixed { throw ValidationError("--dataset: eval takes counterfact or zsre (mixed is for experiment)") }
         if let records, RecordSelection(parsing: records) == nil {
             throw ValidationError("--records \(records): expected N or START:END with 0 <= START <= END")
         }
@@ -88,6 +89,8 @@ struct EvalCommand: ParsableCommand {
             metrics = EvaluationReport.counterFactMetrics(results)
             score = EvaluationReport.counterFactScore(metrics)
             count = results.count
+        case .mixed:
+            preconditionFailure("validate() refuses --dataset mixed")
         case .zsre:
             let all = try ZsRERecord.load(file: dataURL)
             let range = try selection.range(count: all.count, path: data)

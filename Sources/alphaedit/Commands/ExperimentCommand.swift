@@ -27,11 +27,14 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("hparams JSON (default: the shipped model's alphaedit-hparams.json).", valueName: "hparams.json"))
     var config: String?
 
-    @Option(help: "counterfact or zsre.")
+    @Option(help: "counterfact, zsre, or mixed (both datasets' records interleaved in one sequential run).")
     var dataset: EvaluationDataset = .counterfact
 
-    @Option(help: ArgumentHelp("Dataset file (default: the repository's Data/ copy).", valueName: "file"))
+    @Option(help: ArgumentHelp("Dataset file (default: the repository's Data/ copy; the CounterFact file for mixed).", valueName: "file"))
     var data: String?
+
+    @Option(name: .customLong("zsre-data"), help: ArgumentHelp("The zsRE file of a mixed run (default: the repository's Data/ copy).", valueName: "file"))
+    var zsreData: String?
 
     @Option(help: ArgumentHelp("Records to edit, START:END (default: all).", valueName: "start:end"))
     var records: String?
@@ -79,6 +82,7 @@ struct ExperimentCommand: ParsableCommand {
     var renderOnly = false
 
     func validate() throws {
+        if zsreData != nil && dataset != .mixed { throw ValidationError("--zsre-data goes with --dataset mixed (use --data otherwise)") }
         if batchSize < 1 || evalEvery < 1 { throw ValidationError("--batch-size and --eval-every must be at least 1") }
         if let records, RecordSelection(parsing: records) == nil { throw ValidationError("--records must be START:END, e.g. 0:100") }
         for name in algorithms.split(separator: ",") where EditAlgorithm(rawValue: String(name)) == nil {
@@ -92,9 +96,10 @@ struct ExperimentCommand: ParsableCommand {
             modelDirectory: modelURL,
             hparamsFile: config.map { URL(fileURLWithPath: $0) } ?? modelURL.appendingPathComponent("alphaedit-hparams.json"),
             dataset: dataset,
-            dataFile: data.map { URL(fileURLWithPath: $0) } ?? (dataset == .counterfact ? Shipped.counterFact : Shipped.zsre),
+            dataFile: data.map { URL(fileURLWithPath: $0) } ?? (dataset == .zsre ? Shipped.zsre : Shipped.counterFact),
             outputDirectory: URL(fileURLWithPath: outputDir, isDirectory: true),
             statsDirectory: statsDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? modelURL.appendingPathComponent("stats", isDirectory: true))
+        c.zsreFile = dataset == .mixed ? zsreData.map { URL(fileURLWithPath: $0) } ?? Shipped.zsre : nil
         c.selection = records.flatMap(RecordSelection.init(parsing:)) ?? .all
         c.batchSize = batchSize
         c.evaluateEvery = evalEvery

@@ -40,7 +40,7 @@ struct TraceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The true object whose first token's probability is traced.", valueName: "text"))
     var target: String?
 
-    @Option(help: "counterfact or zsre (when no --prompt is given).")
+    @Option(help: "counterfact or zsre (when no --prompt is given; mixed traces both files' records).")
     var dataset: EvaluationDataset = .counterfact
 
     @Option(help: ArgumentHelp("Dataset file (default: the repository's Data/ copy).", valueName: "file"))
@@ -114,6 +114,12 @@ struct TraceCommand: ParsableCommand {
             let file = data.map { URL(fileURLWithPath: $0) } ?? Shipped.zsre
             let all = try ZsRERecord.load(file: file)
             return try selection.range(count: all.count, path: file.path).map { TracePrompt(all[$0], caseID: $0) }
+        case .mixed:
+            if data != nil { throw ValidationError("--data names one file; with --dataset mixed the repository's two are used") }
+            let counterFact = try CounterFactRecord.load(file: Shipped.counterFact)
+            let zsre = try ZsRERecord.load(file: Shipped.zsre)
+            return try counterFact[selection.range(count: counterFact.count, path: Shipped.counterFact.path)].map(TracePrompt.init)
+                + selection.range(count: zsre.count, path: Shipped.zsre.path).map { TracePrompt(zsre[$0], caseID: $0) }
         }
     }
 
