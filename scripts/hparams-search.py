@@ -17,6 +17,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = {"counterfact": "counterfact-preknown-1093.json", "zsre": "zsre-easyedit-portability-1037.json"}
 
 
 def run(binary, model, hparams, dataset, records, algorithms, work, name):
@@ -24,7 +25,8 @@ def run(binary, model, hparams, dataset, records, algorithms, work, name):
     summary = out + ".json"
     if os.path.exists(summary):
         return json.load(open(summary))
-    command = [binary, "experiment", "--model", model, "--config", hparams, "--dataset", dataset,
+    data = os.path.join(ROOT, "Data", DATA[dataset])
+    command = [binary, "experiment", "--model", model, "--config", hparams, "--dataset", dataset, "--data", data,
                "--records", records, "--batch-size", "100", "--eval-every", "100", "--algorithms", algorithms,
                "--no-generation", "--output-dir", out, "--json", "-q"]
     print("$ " + " ".join(command), file=sys.stderr)

@@ -8,18 +8,22 @@ import Transformer
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Edit 100 CounterFact facts of the shipped knowledge model with AlphaEdit and MEMIT, and show the result.",
+        abstract: "Edit 50 CounterFact facts of the shipped knowledge model with AlphaEdit and MEMIT, and show the result.",
         discussion: """
         Runs from the repository root on Models/knowledge-gpt2 (a small GPT-2 trained by alphaedit on \
-        the true facts of CounterFact and zsRE). Edits --edits CounterFact records in sequential \
-        batches of --batch-size with AlphaEdit and MEMIT, prints completions before and after for a \
-        few facts and the metric table, and writes the AlphaEdit-edited checkpoint and the report \
-        under --output-dir.
+        the true facts of CounterFact and zsRE; 8 blocks, see its MODEL_CARD.md). Edits the first \
+        --edits CounterFact records in sequential batches of --batch-size with AlphaEdit and MEMIT \
+        (hparams: Models/knowledge-gpt2/alphaedit-hparams.json), then prints greedy completions \
+        before and after for --show edited prompts (the new object should appear) and for a \
+        neighbouring prompt of each (another subject with the same true object, which should not \
+        change), and the metric table (efficacy, generalisation, specificity, fluency, consistency). \
+        Writes the AlphaEdit-edited checkpoint (alphaedit-model/) and report.{md,json,svg} under \
+        --output-dir.
         """
     )
 
     @Option(help: "CounterFact records to edit.")
-    var edits = 100
+    var edits = 50
 
     @Option(name: .customLong("batch-size"), help: "Edits per sequential batch.")
     var batchSize = 25
@@ -45,21 +49,31 @@ struct DemoCommand: ParsableCommand {
         let reporter = ProgressReporter(quiet: quiet)
         let result = try ExperimentRunner(c).runKeepingModels(events: reporter.handler)
 
-        let records = try CounterFactRecord.load(file: Shipped.counterFact).prefix(show)
-        print("\nCompletions (greedy) before and after editing \(edits) facts:\n")
-        let prompts = records.map { result.tokenizer.encode($0.rewritePrompt) }
+        let records = Array(try CounterFactRecord.load(file: Shipped.counterFact).prefix(min(show, edits)))
+        // Each shown record's prompt (the edit should take effect) and its first neighbourhood
+        // prompt (another subject with the same relation: its fact should be kept).
+        let texts = records.flatMap { [$0.rewritePrompt, $0.neighborhoodPrompts.first ?? $0.rewritePrompt] }
+        let prompts = texts.map { result.tokenizer.encode($0) }
+        let endOfText = result.tokenizer.id(forToken: "<|endoftext|>")
         func complete(_ model: TransformerModel) -> [String] {
-            model.generate(prompts: prompts, maxNewTokens: 4).map { result.tokenizer.decode($0) }
+            // Up to the end-of-text token: what follows it is a new, unrelated document.
+            model.generate(prompts: prompts, maxNewTokens: 4).map { ids in
+                result.tokenizer.decode(Array(ids.prefix { $0 != endOfText }))
+            }
         }
         let before = complete(result.original)
         let alpha = result.edited[.alphaedit].map { complete($0.model) }
         let memit = result.edited[.memit].map { complete($0.model) }
+        print("\nCompletions (greedy) before and after editing \(edits) facts: each edited prompt, then a neighbouring fact that should not change\n")
         for (i, record) in records.enumerated() {
             let rewrite = record.requestedRewrite
-            print("  \(record.rewritePrompt)   [true:\(rewrite.targetTrue.str) → new:\(rewrite.targetNew.str)]")
-            print("    unedited : …\(before[i])")
-            if let alpha { print("    AlphaEdit: …\(alpha[i])") }
-            if let memit { print("    MEMIT    : …\(memit[i])") }
+            for (j, label) in [(2 * i, "edited  "), (2 * i + 1, "neighbour")] {
+                let note = j == 2 * i ? "   [true:\(rewrite.targetTrue.str) → new:\(rewrite.targetNew.str)]" : "   [keep:\(rewrite.targetTrue.str)]"
+                print("  \(label) \(texts[j])\(note)")
+                print("    unedited : …\(before[j])")
+                if let alpha { print("    AlphaEdit: …\(alpha[j])") }
+                if let memit { print("    MEMIT    : …\(memit[j])") }
+            }
         }
         print("")
         print(result.report.markdown())
