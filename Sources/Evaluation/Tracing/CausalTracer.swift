@@ -28,6 +28,16 @@ public enum TraceKind: String, Sendable, Codable, CaseIterable {
     }
 }
 
+extension Dictionary where Key == TraceKind {
+    /// Keyed by the kinds' names, as trace.json stores them.
+    var byName: [String: Value] { Dictionary<String, Value>(uniqueKeysWithValues: map { ($0.key.rawValue, $0.value) }) }
+
+    /// From names; unknown names are dropped.
+    init(byName: [String: Value]) {
+        self.init(uniqueKeysWithValues: byName.compactMap { name, value in TraceKind(rawValue: name).map { ($0, value) } })
+    }
+}
+
 /// The settings of a causal trace (ROME, Meng et al. 2022, section 2.1).
 public struct CausalTraceOptions: Sendable, Codable, Equatable {
     /// Noisy runs averaged per restoration.
@@ -118,8 +128,7 @@ public struct PromptTrace: Sendable, Codable {
         predictedToken = try c.decode(Int.self, forKey: .predictedToken)
         cleanProbability = try c.decode(Double.self, forKey: .cleanProbability)
         corruptedProbability = try c.decode(Double.self, forKey: .corruptedProbability)
-        let byName = try c.decode([String: [[Double]]].self, forKey: .restored)
-        restored = Dictionary(uniqueKeysWithValues: byName.compactMap { name, rows in TraceKind(rawValue: name).map { ($0, rows) } })
+        restored = [TraceKind: [[Double]]](byName: try c.decode([String: [[Double]]].self, forKey: .restored))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -132,7 +141,7 @@ public struct PromptTrace: Sendable, Codable {
         try c.encode(predictedToken, forKey: .predictedToken)
         try c.encode(cleanProbability, forKey: .cleanProbability)
         try c.encode(corruptedProbability, forKey: .corruptedProbability)
-        try c.encode(Dictionary(uniqueKeysWithValues: restored.map { ($0.key.rawValue, $0.value) }), forKey: .restored)
+        try c.encode(restored.byName, forKey: .restored)
     }
 }
 
@@ -227,7 +236,7 @@ public struct TraceRun: Sendable {
         let layers = model.config.layerCount
 
         // Clean run: every block, MLP and attention output.
-        var capture: Set<HookPoint> = []
+        var capture: Set<HookPoint> = [.embeddings]
         for l in 0..<layers { capture.formUnion([.blockOutput(l), .mlpOutput(l), .attentionOutput(l)]) }
         let cleanRun = model.forward(TokenBatch([ids]), hooks: Hooks(capture: capture, logitRows: [T - 1])).result
         clean = cleanRun.captured
@@ -263,7 +272,7 @@ public struct TraceRun: Sendable {
         for set in sets {
             for state in set {
                 precondition(state.token >= 0 && state.token < T, "restored token \(state.token) outside the prompt of \(T)")
-                precondition(state.point == .embeddings || clean[state.point] != nil, "\(state.point) cannot be restored")
+                precondition(clean[state.point] != nil, "\(state.point) cannot be restored")
             }
         }
         // Start at the lowest block any restoration touches; the corrupted run is the same below it.
@@ -285,8 +294,7 @@ public struct TraceRun: Sendable {
             var replacements: [Replacement] = []
             for (g, set) in group.enumerated() {
                 for state in set {
-                    let source = state.point == .embeddings ? Self.cleanEmbeddings(model, tokenized.ids) : clean[state.point]!
-                    let vector = source.row(state.token)
+                    let vector = clean[state.point]!.row(state.token)
                     for s in 0..<S {
                         let row = (g * S + s) * T + state.token
                         if Self.isPartOfStart(state.point, start: start) {
@@ -327,10 +335,6 @@ public struct TraceRun: Sendable {
         case .blockOutput(let l): return l + 1 == start
         default: return false
         }
-    }
-
-    static func cleanEmbeddings(_ model: TransformerModel, _ ids: [Int]) -> Matrix<Float> {
-        model.embed(TokenBatch([ids]))
     }
 
     /// softmax(logits)[token], in double precision.

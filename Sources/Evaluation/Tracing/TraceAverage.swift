@@ -100,8 +100,7 @@ public struct TraceAverage: Sendable, Codable {
         prompts = try c.decode(Int.self, forKey: .prompts)
         meanCleanProbability = try c.decode(Double.self, forKey: .meanCleanProbability)
         meanCorruptedProbability = try c.decode(Double.self, forKey: .meanCorruptedProbability)
-        let byName = try c.decode([String: Table].self, forKey: .tables)
-        tables = Dictionary(uniqueKeysWithValues: byName.compactMap { name, table in TraceKind(rawValue: name).map { ($0, table) } })
+        tables = [TraceKind: Table](byName: try c.decode([String: Table].self, forKey: .tables))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,7 +110,7 @@ public struct TraceAverage: Sendable, Codable {
         try c.encode(prompts, forKey: .prompts)
         try c.encode(meanCleanProbability, forKey: .meanCleanProbability)
         try c.encode(meanCorruptedProbability, forKey: .meanCorruptedProbability)
-        try c.encode(Dictionary(uniqueKeysWithValues: tables.map { ($0.key.rawValue, $0.value) }), forKey: .tables)
+        try c.encode(tables.byName, forKey: .tables)
     }
 
     /// The indirect effect of `kind` at `category` per layer (zeros where absent).
