@@ -16,6 +16,7 @@ struct AlphaEditCommand: ParsableCommand {
             EditCommand.self,
             ExperimentCommand.self,
             TraceCommand.self,
+            PlanCommand.self,
             TokenizeCommand.self,
             InspectCommand.self,
             StatsCommand.self,

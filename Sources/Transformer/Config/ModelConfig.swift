@@ -144,6 +144,11 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// Parameters of the model as stored (embeddings, blocks, norms, head unless tied).
     public var parameterCount: Int {
+        embeddingParameterCount + layerCount * blockParameterCount + headParameterCount
+    }
+
+    /// Parameters of one decoder block (attention, MLP, norms, biases).
+    public var blockParameterCount: Int {
         let d = hiddenSize, f = intermediateSize, kv = keyValueHeadCount * headDimension
         let q = headCount * headDimension
         var perBlock = d * q + 2 * d * kv + q * d              // q, k, v, o
@@ -157,9 +162,24 @@ public struct ModelConfig: Sendable, Equatable {
         case .layerNorm: perBlock += (parallelResidual ? 1 : 2) * 2 * d
         case .rmsNorm: perBlock += 2 * d
         }
-        var total = layerCount * perBlock + vocabularySize * d
-        if positionEncoding == .learned { total += maxPositions * d }
-        total += (normalization == .layerNorm(epsilon: normalization.epsilon) ? 2 : 1) * d
+        return perBlock
+    }
+
+    /// Parameters before the first block: the token embedding and a learned position table.
+    public var embeddingParameterCount: Int {
+        vocabularySize * hiddenSize + (positionEncoding == .learned ? maxPositions * hiddenSize : 0)
+    }
+
+    /// Parameters after the last block: the final norm and the LM head unless it is tied to the
+    /// token embedding (a process that holds the head but not the embedding then needs its own
+    /// copy of that table).
+    public var headParameterCount: Int {
+        let d = hiddenSize
+        var total: Int
+        switch normalization {
+        case .layerNorm: total = 2 * d
+        case .rmsNorm: total = d
+        }
         if !tiesWordEmbeddings { total += vocabularySize * d }
         if lmHeadBias { total += vocabularySize }
         return total
