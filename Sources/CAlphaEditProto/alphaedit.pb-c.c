@@ -1747,7 +1747,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__envelope__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__register__field_descriptors[8] =
+static const ProtobufCFieldDescriptor alphaedit__v1__register__field_descriptors[9] =
 {
   {
     "protocol_version",
@@ -1845,9 +1845,22 @@ static const ProtobufCFieldDescriptor alphaedit__v1__register__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "curve_public_key",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__Register, curve_public_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__register__field_indices_by_name[] = {
   3,   /* field[3] = cores */
+  8,   /* field[8] = curve_public_key */
   1,   /* field[1] = host */
   4,   /* field[4] = memory_bytes */
   7,   /* field[7] = peer_endpoint */
@@ -1859,7 +1872,7 @@ static const unsigned alphaedit__v1__register__field_indices_by_name[] = {
 static const ProtobufCIntRange alphaedit__v1__register__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__register__descriptor =
 {
@@ -1869,7 +1882,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__register__descriptor =
   "Alphaedit__V1__Register",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__Register),
-  8,
+  9,
   alphaedit__v1__register__field_descriptors,
   alphaedit__v1__register__field_indices_by_name,
   1,  alphaedit__v1__register__number_ranges,
@@ -1953,7 +1966,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__welcome__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__welcome__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[13] =
+static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[14] =
 {
   {
     "model_directory",
@@ -2111,6 +2124,18 @@ static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[13]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "peer_public_keys",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Alphaedit__V1__Plan, n_peer_public_keys),
+    offsetof(Alphaedit__V1__Plan, peer_public_keys),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__plan__field_indices_by_name[] = {
   2,   /* field[2] = algorithm */
@@ -2123,6 +2148,7 @@ static const unsigned alphaedit__v1__plan__field_indices_by_name[] = {
   0,   /* field[0] = model_directory */
   7,   /* field[7] = owners */
   12,   /* field[12] = peer_endpoints */
+  13,   /* field[13] = peer_public_keys */
   10,   /* field[10] = requests_json */
   4,   /* field[4] = sample_count */
   9,   /* field[9] = threads */
@@ -2130,7 +2156,7 @@ static const unsigned alphaedit__v1__plan__field_indices_by_name[] = {
 static const ProtobufCIntRange alphaedit__v1__plan__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__plan__descriptor =
 {
@@ -2140,7 +2166,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__plan__descriptor =
   "Alphaedit__V1__Plan",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__Plan),
-  13,
+  14,
   alphaedit__v1__plan__field_descriptors,
   alphaedit__v1__plan__field_indices_by_name,
   1,  alphaedit__v1__plan__number_ranges,

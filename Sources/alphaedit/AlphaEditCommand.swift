@@ -26,6 +26,7 @@ struct AlphaEditCommand: ParsableCommand {
             EvalCommand.self,
             TrainCommand.self,
             WorkerCommand.self,
+            KeysCommand.self,
         ]
     )
 }

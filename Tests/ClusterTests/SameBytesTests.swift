@@ -73,10 +73,11 @@ import Testing
         try compare(oracle: "alphaedit-oracle", algorithm: .memit, setups: [(2, .inProcess)])
     }
 
-    /// Over tcp loopback with 64 KiB chunks: every second moment (8 MiB) and projector travels
-    /// as ~100 parts under credit-based flow control, and still gives the same bytes.
-    @Test func gpt2OracleOverTCPInSmallChunks() throws {
-        try compare(oracle: "alphaedit-oracle", setups: [(2, .tcp)], maxChunkBytes: 64 << 10)
+    /// Over tcp loopback with CURVE on every socket (coordinator and peer links) and 64 KiB
+    /// chunks: every second moment (8 MiB) and projector travels encrypted as ~100 parts under
+    /// credit-based flow control, and still gives the same bytes.
+    @Test func gpt2OracleOverCurveTCPInSmallChunks() throws {
+        try compare(oracle: "alphaedit-oracle", setups: [(2, .tcpCurve)], maxChunkBytes: 64 << 10)
     }
 
     @Test func llamaOracleTwoWorkers() throws {

@@ -7,7 +7,8 @@ import Testing
 /// in-process hub. Ends what it started: `stop()` shuts the workers down and waits for their
 /// threads (bounded).
 final class TestCluster: @unchecked Sendable {
-    enum Link { case ipc, tcp, inProcess }
+    /// `tcp`: plain text (`insecure`); `tcpCurve`: CURVE on every socket, coordinator's and peers'.
+    enum Link { case ipc, tcp, tcpCurve, inProcess }
 
     let coordinator: Coordinator
     let directory: URL
@@ -15,6 +16,10 @@ final class TestCluster: @unchecked Sendable {
     private var done: [DispatchSemaphore] = []
     private let hub: InProcessHub?
     private let network: InProcessNetwork?
+    /// With `tcpCurve`: the coordinator's public key, and the workers' key pairs by name.
+    private var coordinatorKey: String?
+    private var workerKeys: [String: CurveKeyPair] = [:]
+    private var authorized: AuthorizedKeys?
 
     init(workers: Int, link: Link, heartbeat: Duration = .milliseconds(500), maxChunkBytes: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-cluster-\(UUID().uuidString.prefix(8))")
@@ -22,12 +27,21 @@ final class TestCluster: @unchecked Sendable {
         let lines = self.lines
         let log: @Sendable (String) -> Void = { lines.append($0) }
         switch link {
-        case .ipc, .tcp:
+        case .ipc, .tcp, .tcpCurve:
             hub = nil
             network = nil
             let endpoint = link == .ipc ? Endpoint.ipc(directory: directory, name: "c") : "tcp://127.0.0.1:*"
+            var security: ClusterSecurity?
+            if link == .tcpCurve {
+                let coordinatorPair = try CurveKeyPair.generate()
+                for i in 0..<workers { workerKeys["w\(i)"] = try CurveKeyPair.generate() }
+                authorized = AuthorizedKeys(keys: Dictionary(uniqueKeysWithValues: workerKeys.map { ($0.value.publicKey, $0.key) }), source: "test keys")
+                security = ClusterSecurity(keys: coordinatorPair, authorized: authorized!)
+                coordinatorKey = coordinatorPair.publicKey
+            }
             coordinator = try Coordinator(binding: endpoint, log: log, heartbeat: heartbeat,
-                                          maxChunkBytes: maxChunkBytes ?? MessageCodec.defaultMaxChunkBytes)
+                                          maxChunkBytes: maxChunkBytes ?? MessageCodec.defaultMaxChunkBytes,
+                                          security: security, insecure: link == .tcp)
         case .inProcess:
             let hub = InProcessHub()
             self.hub = hub
@@ -43,6 +57,11 @@ final class TestCluster: @unchecked Sendable {
         var options = Worker.Options(endpoint: coordinator.endpoint, name: name)
         options.heartbeat = heartbeat
         if let maxChunkBytes { options.maxChunkBytes = maxChunkBytes }
+        if let pair = workerKeys[name], let authorized {
+            options.security = ClusterSecurity(keys: pair, authorized: authorized, coordinatorKey: coordinatorKey)
+        } else {
+            options.insecure = true
+        }
         let lines = self.lines
         let worker: Worker
         if let hub {

@@ -72,34 +72,77 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    @Test func listenWithExternalWorkersOverTCPGivesTheSingleProcessBytes() throws {
+    /// Over tcp with CURVE: two workers with authorised keys give the single-process bytes, while
+    /// a worker with an unknown key and one without keys (plain text) try to join the whole time:
+    /// neither registers (the coordinator never sees a REGISTER from them) and the job is unaffected.
+    @Test func listenWithCurveWorkersOverTCPGivesTheSingleProcessBytesAndKeepsStrangersOut() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
+        let keys = work.appendingPathComponent("keys").path
+        let made = try CLIRunner.run(["keys", "generate", "coordinator", "stranger", "--directory", keys])
+        #expect(made.status == 0, "\(made.stderr)")
+        let authorized = keys + "/authorized_keys"
+        let workersMade = try CLIRunner.run(["keys", "generate", "worker-0", "worker-1", "--directory", keys, "--authorize", authorized])
+        #expect(workersMade.status == 0, "\(workersMade.stderr)")
         let single = try CLIRunner.run(try editArguments(work, "single"))
         #expect(single.status == 0, "\(single.stderr)")
         let endpoint = "tcp://127.0.0.1:\(try freePort())"
-        var workers: [Process] = []
+        var workers: [Process] = [], strangers: [Process] = []
         defer {
-            for worker in workers where worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
-            for worker in workers { worker.waitUntilExit() }
+            for process in workers + strangers where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in workers + strangers { process.waitUntilExit() }
         }
+        func start(_ arguments: [String]) throws -> Process {
+            let process = Process()
+            process.executableURL = CLIRunner.executable
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        // The strangers first, so they are knocking before the real workers arrive.
+        strangers.append(try start(["worker", "--connect", endpoint, "--name", "unknown-key", "--key", keys + "/stranger.key",
+                                    "--coordinator-key", keys + "/coordinator.pub", "--authorized-keys", authorized,
+                                    "--registration-wait", "120", "--quiet"]))
+        strangers.append(try start(["worker", "--connect", endpoint, "--name", "plain-text", "--insecure",
+                                    "--registration-wait", "120", "--quiet"]))
         for i in 0..<2 {
-            let worker = Process()
-            worker.executableURL = CLIRunner.executable
-            worker.arguments = ["worker", "--connect", endpoint, "--name", "external-\(i)", "--threads", "1", "--quiet"]
-            worker.standardOutput = FileHandle.nullDevice
-            worker.standardError = FileHandle.nullDevice
-            try worker.run()
-            workers.append(worker)
+            workers.append(try start(["worker", "--connect", endpoint, "--name", "external-\(i)", "--threads", "1",
+                                      "--key", keys + "/worker-\(i).key", "--coordinator-key", keys + "/coordinator.pub",
+                                      "--authorized-keys", authorized, "--quiet"]))
         }
-        let listened = try CLIRunner.run(try editArguments(work, "listen") + ["--listen", endpoint, "--min-workers", "2", "--worker-wait", "60"],
+        let listened = try CLIRunner.run(try editArguments(work, "listen").filter { $0 != "-q" }
+                                         + ["--listen", endpoint, "--min-workers", "2", "--worker-wait", "60",
+                                            "--key", keys + "/coordinator.key", "--authorized-keys", authorized],
                                          timeout: .seconds(300))
         #expect(listened.status == 0, "\(listened.stderr)")
-        try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("listen"), "edit --listen with 2 workers")
-        // The coordinator's SHUTDOWN ends the workers.
-        let deadline = Date().addingTimeInterval(10)
-        while workers.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("listen"), "edit --listen with 2 CURVE workers")
+        #expect(listened.stderr.contains("refused a connection"), "\(listened.stderr)")
+        // Exactly the two real workers registered (a stranger's REGISTER would log a line too).
+        #expect(listened.stderr.components(separatedBy: ") registered").count - 1 == 2, "\(listened.stderr)")
+        // The coordinator's SHUTDOWN ends the workers; the strangers, never answered, give up
+        // with an error after their liveness.
+        let deadline = Date().addingTimeInterval(20)
+        while (workers + strangers).contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(workers.allSatisfy { !$0.isRunning && $0.terminationStatus == 0 })
+        #expect(strangers.allSatisfy { !$0.isRunning && $0.terminationStatus != 0 })
+    }
+
+    @Test func tcpWithoutKeysIsRefusedUnlessInsecure() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let endpoint = "tcp://127.0.0.1:\(try freePort())"
+        let coordinator = try CLIRunner.run(try editArguments(work, "plain") + ["--listen", endpoint, "--worker-wait", "1"])
+        #expect(coordinator.status != 0 && coordinator.stderr.contains("tcp endpoint and the coordinator has no CURVE keys")
+                && coordinator.stderr.contains("--insecure"), "\(coordinator.stderr)")
+        let worker = try CLIRunner.run(["worker", "--connect", endpoint, "--registration-wait", "1"])
+        #expect(worker.status != 0 && worker.stderr.contains("the worker has no CURVE keys"), "\(worker.stderr)")
+        let half = try CLIRunner.run(["worker", "--connect", endpoint, "--key", work.path + "/missing.key"])
+        #expect(half.status != 0 && half.stderr.contains("--key and --authorized-keys go together"), "\(half.stderr)")
+        let missing = try CLIRunner.run(["worker", "--connect", endpoint, "--key", work.path + "/missing.key", "--authorized-keys", work.path + "/a",
+                                         "--coordinator-key", "x"])
+        #expect(missing.status != 0 && missing.stderr.contains("missing.key: cannot read it"), "\(missing.stderr)")
     }
 
     /// `alphaedit experiment --workers 2` (the oracle's tiny GPT-2 on CounterFact records, with
@@ -135,7 +178,7 @@ import Testing
         let endpoint = try CLIRunner.run(["worker", "--connect", "http://example"])
         #expect(endpoint.status != 0 && endpoint.stderr.contains("http://example"), "\(endpoint.stderr)")
         // No coordinator: the worker gives up after its registration wait, with a clear line.
-        let alone = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:\(try freePort())", "--registration-wait", "1"], timeout: .seconds(30))
+        let alone = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:\(try freePort())", "--registration-wait", "1", "--insecure"], timeout: .seconds(30))
         #expect(alone.status != 0 && alone.stderr.contains("silent"), "\(alone.stderr)")
     }
 }

@@ -224,10 +224,14 @@ struct  Alphaedit__V1__Register
    * where fellow workers reach this one (its own ROUTER)
    */
   char *peer_endpoint;
+  /*
+   * Z85 CURVE public key of its peer socket ("" without CURVE)
+   */
+  char *curve_public_key;
 };
 #define ALPHAEDIT__V1__REGISTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__register__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -274,10 +278,15 @@ struct  Alphaedit__V1__Plan
    */
   size_t n_peer_endpoints;
   char **peer_endpoints;
+  /*
+   * each worker's Z85 CURVE public key, by worker index ("" without CURVE)
+   */
+  size_t n_peer_public_keys;
+  char **peer_public_keys;
 };
 #define ALPHAEDIT__V1__PLAN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__plan__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 /*

@@ -47,7 +47,8 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                         corpusPath: corpus?.url.standardizedFileURL.path ?? "", sampleCount: UInt64(sampleCount),
                         chunkSamples: UInt64(chunkSamples), layers: layers.map { UInt32($0) },
                         owners: layers.indices.map { UInt32(owner(ofPosition: $0)) }, contextTemplatesJSON: templatesJSON,
-                        threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint))
+                        threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint),
+                        peerPublicKeys: coordinator.workers.map(\.curvePublicKey))
         coordinator.broadcast(.plan(plan))
         let expected = try modelFingerprint()
         var ready = Set<Int>()

@@ -15,6 +15,8 @@ public final class Coordinator: @unchecked Sendable {
         public let threads: Int
         /// Where fellow workers reach it.
         public let peerEndpoint: String
+        /// Its peer socket's CURVE public key ("" without CURVE).
+        public let curvePublicKey: String
         public var description: String { "\(index) (\(host), pid \(pid))" }
     }
 
@@ -27,19 +29,33 @@ public final class Coordinator: @unchecked Sendable {
     public private(set) var workers: [WorkerInfo] = []
     let link: PeerLink
     private let context: ZMQContext?
+    /// The ZAP handler guarding the ROUTER (CURVE only); stopped after the ROUTER closes.
+    private var authenticator: ZAPAuthenticator?
     private let log: @Sendable (String) -> Void
     /// Messages that arrived while waiting for something else, in arrival order.
     private var pending: [(Int, Message)] = []
 
-    /// Binds `endpoint` (tcp://host:port, tcp://host:* or ipc://path).
+    /// Binds `endpoint` (tcp://host:port, tcp://host:* or ipc://path). With `security`, the
+    /// ROUTER is a CURVE server that admits only the authorised keys (the ZAP handler starts
+    /// first); a tcp endpoint without it is refused unless `insecure`.
     public convenience init(binding endpoint: String, log: @escaping @Sendable (String) -> Void,
                             heartbeat: Duration = .seconds(1), liveness: Int = 3,
-                            maxChunkBytes: Int = MessageCodec.defaultMaxChunkBytes) throws {
+                            maxChunkBytes: Int = MessageCodec.defaultMaxChunkBytes,
+                            security: ClusterSecurity? = nil, insecure: Bool = false) throws {
+        try ClusterSecurity.check(endpoint: endpoint, security: security, insecure: insecure, role: "coordinator")
         let context = try ZMQContext()
-        let router = try RouterSocket(context: context)
+        var options = SocketOptions()
+        var authenticator: ZAPAuthenticator?
+        if let security {
+            authenticator = try ZAPAuthenticator(context: context, authorized: security.authorized, log: log)
+            options.curve = .server(security.keys)
+        }
+        let router = try RouterSocket(context: context, options: options)
         let bound = try router.bind(endpoint)
         self.init(router: router, endpoint: bound, context: context, log: log, heartbeat: heartbeat, liveness: liveness,
                   maxChunkBytes: maxChunkBytes)
+        self.authenticator = authenticator
+        if let security { log("CURVE on: admitting the \(security.authorized.names.count) key(s) of \(security.authorized.source); coordinator key \(security.keys.publicKey)") }
     }
 
     /// Over any router transport (the in-process hub in tests).
@@ -59,7 +75,16 @@ public final class Coordinator: @unchecked Sendable {
     /// reported computation on their results).
     public var traffic: Traffic { link.traffic }
 
-    deinit { link.close() }
+    deinit {
+        link.close()
+        // Ends every blocking call of the context (the ZAP handler's too) so it can terminate;
+        // no handshake is admitted after this.
+        if authenticator != nil { context?.shutdown() }
+        authenticator?.stop()
+    }
+
+    /// Handshakes the ZAP handler refused (unknown keys, plain text, other domains).
+    public var refusedConnections: Int { authenticator?.refusals ?? 0 }
 
     // MARK: Registration
 
@@ -93,7 +118,7 @@ public final class Coordinator: @unchecked Sendable {
     private func admit(_ peer: PeerID, _ register: Register) {
         if workers.contains(where: { $0.peer == peer }) { return }
         let info = WorkerInfo(index: workers.count, peer: peer, host: register.host, pid: Int(register.pid), threads: Int(register.threads),
-                              peerEndpoint: register.peerEndpoint)
+                              peerEndpoint: register.peerEndpoint, curvePublicKey: register.curvePublicKey)
         workers.append(info)
         log("worker \(info) registered: \(register.cores) cores, \(register.memoryBytes >> 20) MiB, \(register.threads) threads")
         link.send(.welcome(Welcome(workerIndex: UInt32(info.index), workerCount: 0,

@@ -13,6 +13,8 @@ final class PeerMesh {
     private let log: @Sendable (String) -> Void
     private var outbound: [Int: (link: PeerLink, inbox: Mailbox<PeerLink.Incoming>)] = [:]
     private var endpoints: [String] = []
+    /// Each worker's CURVE public key, by index (empty without CURVE).
+    private var publicKeys: [String] = []
     private var job: (id: String, epoch: UInt64) = ("", 0)
 
     init(network: any WorkerNetwork, name: String, inbox: Mailbox<PeerLink.Incoming>, heartbeat: Duration, liveness: Int,
@@ -35,12 +37,14 @@ final class PeerMesh {
     }
 
     /// The peer endpoints of the plan, by worker index; links to workers whose endpoint changed are closed.
-    func setPeers(_ endpoints: [String]) {
-        for (index, out) in outbound where index >= endpoints.count || index >= self.endpoints.count || endpoints[index] != self.endpoints[index] {
+    func setPeers(_ endpoints: [String], publicKeys: [String] = []) {
+        for (index, out) in outbound where index >= endpoints.count || index >= self.endpoints.count || endpoints[index] != self.endpoints[index]
+            || (publicKeys.indices.contains(index) ? publicKeys[index] : "") != (self.publicKeys.indices.contains(index) ? self.publicKeys[index] : "") {
             out.link.close()
             outbound[index] = nil
         }
         self.endpoints = endpoints
+        self.publicKeys = publicKeys
     }
 
     /// Sends a message to worker `index`.
@@ -51,7 +55,8 @@ final class PeerMesh {
         }
         if outbound[index] == nil {
             let inbox = Mailbox<PeerLink.Incoming>()
-            let transport = try network.connectPeer(endpoints[index], identity: PeerID(bytes: Array("\(name)-to-\(index)-\(UUID().uuidString.prefix(6))".utf8)))
+            let transport = try network.connectPeer(endpoints[index], identity: PeerID(bytes: Array("\(name)-to-\(index)-\(UUID().uuidString.prefix(6))".utf8)),
+                                                    serverKey: publicKeys.indices.contains(index) ? publicKeys[index] : nil)
             let link = PeerLink(socket: .dealer(transport), jobID: job.id, epoch: job.epoch, heartbeat: settings.heartbeat,
                                 liveness: settings.liveness, maxChunkBytes: settings.maxChunkBytes, inbox: inbox,
                                 log: { [log] in log("link to worker \(index): \($0)") })

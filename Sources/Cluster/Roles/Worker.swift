@@ -29,6 +29,10 @@ public final class Worker {
         public var maxChunkBytes = MessageCodec.defaultMaxChunkBytes
         /// Where fellow workers reach this one (default: next to the coordinator's endpoint).
         public var peerEndpoint: String?
+        /// CURVE keys (own pair, authorised keys for the peer socket, the coordinator's key).
+        public var security: ClusterSecurity?
+        /// Plain text over tcp (a network you trust).
+        public var insecure = false
 
         public init(endpoint: String, name: String, threads: Int? = nil) {
             self.endpoint = endpoint
@@ -48,7 +52,8 @@ public final class Worker {
 
     /// Over ZeroMQ: a DEALER connected to `options.endpoint`.
     public convenience init(options: Options, log: @escaping @Sendable (String) -> Void) throws {
-        self.init(options: options, log: log, network: try ZMQNetwork(coordinator: options.endpoint, peerEndpoint: options.peerEndpoint))
+        self.init(options: options, log: log, network: try ZMQNetwork(coordinator: options.endpoint, peerEndpoint: options.peerEndpoint,
+                                                                   security: options.security, insecure: options.insecure, log: log))
     }
 
     /// Over any network (the in-process hubs in tests).
@@ -90,7 +95,8 @@ public final class Worker {
         link.send(.register(Register(protocolVersion: MessageCodec.protocolVersion, host: ProcessInfo.processInfo.hostName,
                                      pid: UInt32(getpid()), cores: UInt32(ProcessInfo.processInfo.activeProcessorCount),
                                      memoryBytes: ProcessInfo.processInfo.physicalMemory, threads: UInt32(Linalg.threadCount),
-                                     version: alphaeditVersion, peerEndpoint: mesh.endpoint)))
+                                     version: alphaeditVersion, peerEndpoint: mesh.endpoint,
+                                     curvePublicKey: network.publicKey ?? "")))
         let out = WorkerOutbox(link: link, mesh: mesh)
         let registered = ContinuousClock.now
         while true {
@@ -133,7 +139,7 @@ public final class Worker {
             do {
                 let started = ContinuousClock.now
                 session = try WorkerSession(plan: plan, workerIndex: workerIndex, reusing: session)
-                mesh.setPeers(plan.peerEndpoints)
+                mesh.setPeers(plan.peerEndpoints, publicKeys: plan.peerPublicKeys)
                 state = .planned
                 link.send(.ready(Ready(modelFingerprint: session!.fingerprint, loadSeconds: (ContinuousClock.now - started) / .seconds(1))))
             } catch {

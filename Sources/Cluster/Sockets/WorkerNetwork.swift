@@ -8,8 +8,11 @@ public protocol WorkerNetwork: AnyObject, Sendable {
     /// Binds this worker's own ROUTER, where fellow workers send it what it owns (statistics
     /// parts of its layers); returns it and the endpoint they connect to.
     func bindPeerSocket(name: String) throws -> (transport: any RouterTransport, endpoint: String)
-    /// A DEALER connected to a fellow worker's peer endpoint.
-    func connectPeer(_ endpoint: String, identity: PeerID) throws -> any DealerTransport
+    /// A DEALER connected to a fellow worker's peer endpoint; `serverKey` is that worker's CURVE
+    /// public key (from the PLAN) when the job uses CURVE.
+    func connectPeer(_ endpoint: String, identity: PeerID, serverKey: String?) throws -> any DealerTransport
+    /// This worker's CURVE public key (announced in REGISTER), nil without CURVE.
+    var publicKey: String? { get }
 }
 
 /// ZeroMQ: the coordinator at `endpoint`; the peer socket bound next to it (ipc: a socket file
@@ -19,29 +22,62 @@ public final class ZMQNetwork: WorkerNetwork, @unchecked Sendable {
     public let endpoint: String
     public let peerEndpoint: String?
     let context: ZMQContext
+    let security: ClusterSecurity?
+    private let log: @Sendable (String) -> Void
+    private var authenticator: ZAPAuthenticator?
 
-    public init(coordinator endpoint: String, peerEndpoint: String? = nil) throws {
+    /// With `security`, every socket uses CURVE (the peer socket admits the authorised keys);
+    /// without it a tcp coordinator endpoint is refused unless `insecure`.
+    public init(coordinator endpoint: String, peerEndpoint: String? = nil, security: ClusterSecurity? = nil, insecure: Bool = false,
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws {
         try Endpoint.validate(endpoint)
         if let peerEndpoint { try Endpoint.validate(peerEndpoint) }
+        try ClusterSecurity.check(endpoint: endpoint, security: security, insecure: insecure, role: "worker")
+        if let security, security.coordinatorKey == nil {
+            throw SecurityError.badKey(file: "--coordinator-key", detail: "a worker with CURVE keys needs the coordinator's public key")
+        }
         self.endpoint = endpoint
         self.peerEndpoint = peerEndpoint
+        self.security = security
+        self.log = log
         context = try ZMQContext()
     }
 
+    deinit {
+        if authenticator != nil { context.shutdown() }
+        authenticator?.stop()
+    }
+
+    public var publicKey: String? { security?.keys.publicKey }
+
+    private func clientOptions(serverKey: String?) -> SocketOptions {
+        var options = SocketOptions()
+        if let security, let serverKey { options.curve = .client(security.keys, serverKey: serverKey) }
+        return options
+    }
+
     public func connectCoordinator(identity: PeerID) throws -> any DealerTransport {
-        let dealer = try DealerSocket(context: context, identity: identity)
+        let dealer = try DealerSocket(context: context, identity: identity, options: clientOptions(serverKey: security?.coordinatorKey))
         try dealer.connect(endpoint)
         return dealer
     }
 
     public func bindPeerSocket(name: String) throws -> (transport: any RouterTransport, endpoint: String) {
-        let router = try RouterSocket(context: context)
+        var options = SocketOptions()
+        if let security {
+            if authenticator == nil { authenticator = try ZAPAuthenticator(context: context, authorized: security.authorized, log: log) }
+            options.curve = .server(security.keys)
+        }
+        let router = try RouterSocket(context: context, options: options)
         let bound = try router.bind(try peerEndpoint ?? Self.peerEndpoint(near: endpoint, name: name))
         return (router, bound)
     }
 
-    public func connectPeer(_ endpoint: String, identity: PeerID) throws -> any DealerTransport {
-        let dealer = try DealerSocket(context: context, identity: identity)
+    public func connectPeer(_ endpoint: String, identity: PeerID, serverKey: String?) throws -> any DealerTransport {
+        if security != nil, serverKey?.isEmpty ?? true {
+            throw SecurityError.badKey(file: endpoint, detail: "the PLAN names no CURVE key for the fellow worker at this endpoint (did it start without --key?)")
+        }
+        let dealer = try DealerSocket(context: context, identity: identity, options: clientOptions(serverKey: serverKey))
         try dealer.connect(endpoint)
         return dealer
     }
@@ -83,7 +119,9 @@ public final class InProcessNetwork: WorkerNetwork, @unchecked Sendable {
         return (hub.makeRouter(), endpoint)
     }
 
-    public func connectPeer(_ endpoint: String, identity: PeerID) throws -> any DealerTransport {
+    public var publicKey: String? { nil }
+
+    public func connectPeer(_ endpoint: String, identity: PeerID, serverKey: String?) throws -> any DealerTransport {
         guard let hub = lock.withLock({ hubs[endpoint] }) else { throw TransportError.invalidEndpoint(endpoint, reason: "no such in-process peer") }
         return hub.connectDealer(identity: identity)
     }

@@ -182,6 +182,7 @@ enum EnvelopeCodec {
             m.pointee.threads = b.threads
             m.pointee.version = arena.string(b.version)
             m.pointee.peer_endpoint = arena.string(b.peerEndpoint)
+            m.pointee.curve_public_key = arena.string(b.curvePublicKey)
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_REGISTER
             envelope.register_ = m
         case .welcome(let b):
@@ -212,6 +213,8 @@ enum EnvelopeCodec {
             m.pointee.corpus_fingerprint = arena.string(b.corpusFingerprint)
             m.pointee.n_peer_endpoints = b.peerEndpoints.count
             m.pointee.peer_endpoints = arena.array(b.peerEndpoints.map { arena.string($0) })
+            m.pointee.n_peer_public_keys = b.peerPublicKeys.count
+            m.pointee.peer_public_keys = arena.array(b.peerPublicKeys.map { arena.string($0) })
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_PLAN
             envelope.plan = m
         case .ready(let b):
@@ -404,7 +407,8 @@ enum EnvelopeCodec {
                          memoryBytes: p.memory_bytes,
                          threads: p.threads,
                          version: swiftString(p.version),
-                         peerEndpoint: swiftString(p.peer_endpoint)))
+                         peerEndpoint: swiftString(p.peer_endpoint),
+                         curvePublicKey: swiftString(p.curve_public_key)))
         case ALPHAEDIT__V1__ENVELOPE__BODY_WELCOME:
             guard let p = e.welcome?.pointee else { throw missingBody }
             return .welcome(Welcome(workerIndex: p.worker_index,
@@ -425,7 +429,8 @@ enum EnvelopeCodec {
                      threads: p.threads,
                      requestsJSON: swiftString(p.requests_json),
                      corpusFingerprint: swiftString(p.corpus_fingerprint),
-                     peerEndpoints: swiftArray(p.peer_endpoints, p.n_peer_endpoints).map { swiftString($0) }))
+                     peerEndpoints: swiftArray(p.peer_endpoints, p.n_peer_endpoints).map { swiftString($0) },
+                     peerPublicKeys: swiftArray(p.peer_public_keys, p.n_peer_public_keys).map { swiftString($0) }))
         case ALPHAEDIT__V1__ENVELOPE__BODY_READY:
             guard let p = e.ready?.pointee else { throw missingBody }
             return .ready(Ready(modelFingerprint: swiftString(p.model_fingerprint),

@@ -34,6 +34,7 @@ public struct Message: Sendable, Equatable {
 public struct Register: Sendable, Equatable {
     var protocolVersion: UInt32, host: String, pid: UInt32, cores: UInt32, memoryBytes: UInt64, threads: UInt32, version: String
     var peerEndpoint = ""
+    var curvePublicKey = ""
 }
 public struct Welcome: Sendable, Equatable {
     var workerIndex: UInt32, workerCount: UInt32, heartbeatIntervalMilliseconds: UInt32, liveness: UInt32
@@ -44,6 +45,7 @@ public struct Plan: Sendable, Equatable {
     var contextTemplatesJSON: String, threads: UInt32, requestsJSON: String
     var corpusFingerprint = ""
     var peerEndpoints: [String] = []
+    var peerPublicKeys: [String] = []
 }
 public struct Ready: Sendable, Equatable { var modelFingerprint: String, loadSeconds: Double }
 public struct StatisticsWork: Sendable, Equatable {

@@ -24,6 +24,11 @@ struct WorkerCommand: ParsableCommand {
         Workers also talk to each other: each binds a peer socket (see --peer-endpoint) where the \
         others send it the statistics of the edit layers it owns; it adds them in chunk order, \
         computes those layers' projectors and solves their updates. \
+        Over tcp, connections use ZeroMQ CURVE: make a key pair per process with `alphaedit keys \
+        generate`, list the workers' public keys in an authorised-keys file, and give the \
+        coordinator `--key coordinator.key --authorized-keys workers.txt` and each worker `--key \
+        worker-N.key --coordinator-key coordinator.pub --authorized-keys workers.txt` (the file \
+        also guards the workers' peer sockets). Plain text over tcp needs --insecure on both sides. \
         Heartbeats go both ways every second; a worker whose coordinator is silent for 3 of them \
         exits (or reconnects, with --reconnects). The job's result does not depend on the number \
         of workers: same bytes as one process.
@@ -42,6 +47,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("peer-endpoint"), help: ArgumentHelp("Where fellow workers reach this one (they send it the statistics of the layers it owns): tcp://ADDRESS:PORT or ipc://path. Default: the address of the interface that reaches the coordinator, any free port (tcp), or a socket next to the coordinator's (ipc).", valueName: "endpoint"))
     var peerEndpoint: String?
 
+    @OptionGroup var curve: CurveOptions
+
+    @Option(name: .customLong("coordinator-key"), help: ArgumentHelp("The coordinator's CURVE public key: the 40-character Z85 key or its .pub file. Needed with --key.", valueName: "key"))
+    var coordinatorKey: String?
+
     @Option(help: ArgumentHelp("Times to reconnect (with exponential backoff) after the coordinator fell silent.", valueName: "n"))
     var reconnects: Int = 0
 
@@ -59,6 +69,7 @@ struct WorkerCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if reconnects < 0 { throw ValidationError("--reconnects must be 0 or more") }
         if registrationWait < 1 { throw ValidationError("--registration-wait must be at least 1") }
+        if (curve.key == nil) != (coordinatorKey == nil) { throw ValidationError("--key and --coordinator-key go together") }
     }
 
     func run() throws {
@@ -68,6 +79,8 @@ struct WorkerCommand: ParsableCommand {
         options.reconnects = reconnects
         options.peerEndpoint = peerEndpoint
         options.registrationTimeout = .seconds(registrationWait)
+        options.security = try curve.security(coordinatorKey: coordinatorKey)
+        options.insecure = curve.insecure
         let worker = try Worker(options: options) { line in
             if !quiet { FileHandle.standardError.write(Data("[worker \(label)] \(line)\n".utf8)) }
         }

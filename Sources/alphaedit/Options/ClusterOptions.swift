@@ -18,6 +18,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("worker-wait"), help: ArgumentHelp("Seconds to wait for the workers to register.", valueName: "s"))
     var workerWait: Int = 120
 
+    @OptionGroup var curve: CurveOptions
+
     @Option(help: ArgumentHelp("BLAS and runtime threads per process (coordinator and local workers; default: all cores).", valueName: "t"))
     var threads: Int?
 
@@ -31,6 +33,7 @@ struct ClusterOptions: ParsableArguments {
         if let listen {
             do { try Endpoint.validate(listen) } catch { throw ValidationError("--listen \(listen): \(error)") }
         }
+        if curve.key != nil && listen == nil { throw ValidationError("--key and --authorized-keys need --listen (local --workers talk over a private ipc directory)") }
     }
 
     var isDistributed: Bool { workers != nil || listen != nil }
@@ -53,7 +56,7 @@ struct ClusterOptions: ParsableArguments {
                                      directory: directory, threads: threads)
             count = workers
         } else {
-            coordinator = try Coordinator(binding: listen!, log: log)
+            coordinator = try Coordinator(binding: listen!, log: log, security: try curve.security(), insecure: curve.insecure)
             count = minWorkers ?? 1
             log("listening at \(coordinator.endpoint); waiting for \(count) worker\(count == 1 ? "" : "s")")
         }
