@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The cluster tests that need more than `swift test`: Kubernetes manifest validation, the ssh
+# hostfile launcher, a multi-host run in network namespaces, and the Slurm batch script on a
+# real single-node Slurm. Each skips with a message where the machine refuses what it needs.
+# Run by scripts/test.sh (README command 2) after the Swift tests.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export ALPHAEDIT=${ALPHAEDIT:-$root/.build/debug/alphaedit}
+for test in kubernetes/run-test.sh ssh/run-test.sh netns/run-test.sh slurm/run-test.sh; do
+  echo "==> cluster/$test"
+  start=$SECONDS
+  "$root/cluster/$test"
+  echo "    ($((SECONDS - start)) s)"
+done
