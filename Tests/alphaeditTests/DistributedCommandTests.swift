@@ -167,6 +167,35 @@ import Testing
         #expect(!outputs[0].isEmpty && outputs[0] == outputs[1], "metrics differ:\n\(outputs[0])\n\(outputs[1])")
     }
 
+    /// The coordinator plans the placement from the workers' memory before any work: a budget
+    /// that forces layer sharding stops the job with the plan (not runnable yet); one that cannot
+    /// fit says what is missing; enough memory gives a replicated plan, printed.
+    @Test func workerMemoryDecidesThePlacementBeforeAnyWork() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hparams = try CLIFixture.hparams(samples: 200, in: work)
+        func stats(_ memory: String) throws -> CLIRunner.Result {
+            try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
+                               "--stats-dir", work.appendingPathComponent(memory).path, "--workers", "2", "--threads", "1",
+                               "--worker-memory", memory], timeout: .seconds(120))
+        }
+        let sharded = try stats("20MiB")
+        #expect(sharded.status != 0 && sharded.stderr.contains("running a layer-sharded plan is not built yet")
+                && sharded.stderr.contains("plan: layer-sharded over 2 workers"), "\(sharded.stderr)")
+        let written = FileManager.default.enumerator(atPath: work.appendingPathComponent("20MiB").path)?.allObjects
+            .compactMap { $0 as? String }.filter { $0.hasSuffix(".safetensors") } ?? []
+        #expect(written.isEmpty, "statistics written before the plan was refused: \(written)")
+        let tooSmall = try stats("5MiB")
+        #expect(tooSmall.status != 0 && tooSmall.stderr.contains("no placement of the 4-block model fits"), "\(tooSmall.stderr)")
+        let enough = try stats("200MiB")
+        #expect(enough.status == 0 && enough.stderr.contains("plan: replicated over 2 workers"), "\(enough.stderr)")
+        let lonely = try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", CLIFixture.hparams, "--corpus", CLIFixture.corpus,
+                                        "--worker-memory", "1GiB"])
+        #expect(lonely.status != 0 && lonely.stderr.contains("--worker-memory needs --workers"), "\(lonely.stderr)")
+        let bad = try CLIRunner.run(["worker", "--connect", "ipc:///tmp/none", "--max-memory", "lots"])
+        #expect(bad.status != 0 && bad.stderr.contains("--max-memory: 'lots' is not a size"), "\(bad.stderr)")
+    }
+
     @Test func workerHelpAndBadFlags() throws {
         let help = try CLIRunner.run(["worker", "--help"])
         #expect(help.status == 0 && help.stdout.contains("--workers") && help.stdout.contains("--listen") && help.stdout.contains("--connect"))

@@ -15,8 +15,9 @@ public final class LocalWorkers {
         return url
     }
 
-    /// Starts `count` workers running `executable worker --connect endpoint --threads threads`.
-    public init(count: Int, executable: URL, endpoint: String, directory: URL, threads: Int?, log: URL? = nil) throws {
+    /// Starts `count` workers running `executable worker --connect endpoint --threads threads
+    /// --max-memory memory`.
+    public init(count: Int, executable: URL, endpoint: String, directory: URL, threads: Int?, memory: UInt64? = nil, log: URL? = nil) throws {
         self.endpoint = endpoint
         self.directory = directory
         for i in 0..<count {
@@ -24,6 +25,7 @@ public final class LocalWorkers {
             process.executableURL = executable
             var arguments = ["worker", "--connect", endpoint, "--name", "local-\(i)", "--quiet"]
             if let threads { arguments += ["--threads", String(threads)] }
+            if let memory { arguments += ["--max-memory", String(memory)] }
             process.arguments = arguments
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice

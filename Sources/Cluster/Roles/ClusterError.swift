@@ -16,6 +16,8 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     case launchFailed(String)
     /// A flag's value cannot be used.
     case invalidOption(flag: String, reason: String)
+    /// The workers' memory needs a layer-sharded placement, which cannot run yet.
+    case placementNotRunnable(plan: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
             return "the coordinator at \(endpoint) has been silent for \(String(format: "%.1f", seconds)) s; exiting"
         case .launchFailed(let reason): return "could not start local workers: \(reason)"
         case .invalidOption(let flag, let reason): return "\(flag): \(reason)"
+        case .placementNotRunnable(let plan):
+            return "a worker cannot hold the whole model, and running a layer-sharded plan is not built yet; give the workers more memory (--max-memory on `alphaedit worker`, --worker-memory with --workers) or edit fewer layers. The plan:\n\(plan)"
         }
     }
 }

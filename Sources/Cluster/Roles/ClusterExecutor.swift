@@ -19,6 +19,8 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     /// Layers whose statistics were last reduced on a worker in this job: layer → (worker, tokens).
     var reducedOn: [Int: (worker: Int, tokens: Int)] = [:]
     private var fingerprintCache: (URL, String)?
+    /// The model and layers whose placement was last checked.
+    private var placementChecked: String?
 
     public init(coordinator: Coordinator, modelDirectory: URL, hparamsFile: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.coordinator = coordinator
@@ -49,6 +51,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                         owners: layers.indices.map { UInt32(owner(ofPosition: $0)) }, contextTemplatesJSON: templatesJSON,
                         threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint),
                         peerPublicKeys: coordinator.workers.map(\.curvePublicKey))
+        try checkPlacement(layers: layers)
         coordinator.broadcast(.plan(plan))
         let expected = try modelFingerprint()
         var ready = Set<Int>()
@@ -63,6 +66,20 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                 return worker
             })
         }
+    }
+
+    /// The shard plan for the workers' memory (printed once per model and layers): replicated
+    /// placement runs; a plan that does not fit, or that needs layer sharding, stops the job
+    /// before any work.
+    func checkPlacement(layers: [Int]) throws {
+        let key = "\(modelDirectory.path) \(layers)"
+        guard placementChecked != key else { return }
+        let model = MemoryModel(config: try ModelConfig.load(directory: modelDirectory), editLayers: layers)
+        let budgets = coordinator.workers.map { WorkerBudget(name: "\($0.index)", bytes: $0.memoryBytes) }
+        let shardPlan = try ShardPlanner.plan(model: model, workers: budgets)
+        guard shardPlan.placement == .replicated else { throw ClusterError.placementNotRunnable(plan: shardPlan.description) }
+        for line in shardPlan.description.split(separator: "\n") { log(String(line)) }
+        placementChecked = key
     }
 
     /// The fingerprint of the job's model, as a worker computes it on PLAN.

@@ -17,6 +17,8 @@ public final class Coordinator: @unchecked Sendable {
         public let peerEndpoint: String
         /// Its peer socket's CURVE public key ("" without CURVE).
         public let curvePublicKey: String
+        /// The memory it may use (its --max-memory, or its host's available memory).
+        public let memoryBytes: UInt64
         public var description: String { "\(index) (\(host), pid \(pid))" }
     }
 
@@ -118,7 +120,8 @@ public final class Coordinator: @unchecked Sendable {
     private func admit(_ peer: PeerID, _ register: Register) {
         if workers.contains(where: { $0.peer == peer }) { return }
         let info = WorkerInfo(index: workers.count, peer: peer, host: register.host, pid: Int(register.pid), threads: Int(register.threads),
-                              peerEndpoint: register.peerEndpoint, curvePublicKey: register.curvePublicKey)
+                              peerEndpoint: register.peerEndpoint, curvePublicKey: register.curvePublicKey,
+                              memoryBytes: register.memoryBytes)
         workers.append(info)
         log("worker \(info) registered: \(register.cores) cores, \(register.memoryBytes >> 20) MiB, \(register.threads) threads")
         link.send(.welcome(Welcome(workerIndex: UInt32(info.index), workerCount: 0,

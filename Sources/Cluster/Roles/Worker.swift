@@ -33,6 +33,9 @@ public final class Worker {
         public var security: ClusterSecurity?
         /// Plain text over tcp (a network you trust).
         public var insecure = false
+        /// The memory this worker may use (`--max-memory`), announced in REGISTER for the shard
+        /// plan; default: the host's available memory.
+        public var maxMemory: UInt64?
 
         public init(endpoint: String, name: String, threads: Int? = nil) {
             self.endpoint = endpoint
@@ -94,7 +97,7 @@ public final class Worker {
         defer { mesh.close() }
         link.send(.register(Register(protocolVersion: MessageCodec.protocolVersion, host: ProcessInfo.processInfo.hostName,
                                      pid: UInt32(getpid()), cores: UInt32(ProcessInfo.processInfo.activeProcessorCount),
-                                     memoryBytes: ProcessInfo.processInfo.physicalMemory, threads: UInt32(Linalg.threadCount),
+                                     memoryBytes: options.maxMemory ?? HostMemory.available(), threads: UInt32(Linalg.threadCount),
                                      version: alphaeditVersion, peerEndpoint: mesh.endpoint,
                                      curvePublicKey: network.publicKey ?? "")))
         let out = WorkerOutbox(link: link, mesh: mesh)

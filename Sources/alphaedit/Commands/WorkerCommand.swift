@@ -47,6 +47,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("peer-endpoint"), help: ArgumentHelp("Where fellow workers reach this one (they send it the statistics of the layers it owns): tcp://ADDRESS:PORT or ipc://path. Default: the address of the interface that reaches the coordinator, any free port (tcp), or a socket next to the coordinator's (ipc).", valueName: "endpoint"))
     var peerEndpoint: String?
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("Memory this worker may use, in bytes or with a unit (6GiB, 512MiB, 2TB); the coordinator plans the placement with it. Default: the host's available memory (MemAvailable, or a cgroup limit).", valueName: "size"))
+    var maxMemory: String?
+
     @OptionGroup var curve: CurveOptions
 
     @Option(name: .customLong("coordinator-key"), help: ArgumentHelp("The coordinator's CURVE public key: the 40-character Z85 key or its .pub file. Needed with --key.", valueName: "key"))
@@ -70,6 +73,7 @@ struct WorkerCommand: ParsableCommand {
         if reconnects < 0 { throw ValidationError("--reconnects must be 0 or more") }
         if registrationWait < 1 { throw ValidationError("--registration-wait must be at least 1") }
         if (curve.key == nil) != (coordinatorKey == nil) { throw ValidationError("--key and --coordinator-key go together") }
+        if let maxMemory { _ = try ByteCount(parsing: maxMemory, flag: "--max-memory") }
     }
 
     func run() throws {
@@ -81,6 +85,7 @@ struct WorkerCommand: ParsableCommand {
         options.registrationTimeout = .seconds(registrationWait)
         options.security = try curve.security(coordinatorKey: coordinatorKey)
         options.insecure = curve.insecure
+        options.maxMemory = try maxMemory.map { try ByteCount(parsing: $0, flag: "--max-memory").bytes }
         let worker = try Worker(options: options) { line in
             if !quiet { FileHandle.standardError.write(Data("[worker \(label)] \(line)\n".utf8)) }
         }

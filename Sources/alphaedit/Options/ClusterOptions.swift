@@ -18,6 +18,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("worker-wait"), help: ArgumentHelp("Seconds to wait for the workers to register.", valueName: "s"))
     var workerWait: Int = 120
 
+    @Option(name: .customLong("worker-memory"), help: ArgumentHelp("With --workers: the memory each local worker may use (6GiB, 512MiB…). Default: this host's available memory divided by N.", valueName: "size"))
+    var workerMemory: String?
+
     @OptionGroup var curve: CurveOptions
 
     @Option(help: ArgumentHelp("BLAS and runtime threads per process (coordinator and local workers; default: all cores).", valueName: "t"))
@@ -33,6 +36,8 @@ struct ClusterOptions: ParsableArguments {
         if let listen {
             do { try Endpoint.validate(listen) } catch { throw ValidationError("--listen \(listen): \(error)") }
         }
+        if workerMemory != nil && workers == nil { throw ValidationError("--worker-memory needs --workers (workers started elsewhere take --max-memory)") }
+        if let workerMemory { _ = try ByteCount(parsing: workerMemory, flag: "--worker-memory") }
         if curve.key != nil && listen == nil { throw ValidationError("--key and --authorized-keys need --listen (local --workers talk over a private ipc directory)") }
     }
 
@@ -52,8 +57,9 @@ struct ClusterOptions: ParsableArguments {
         if let workers {
             let directory = try LocalWorkers.makeDirectory()
             coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log)
+            let memory = try workerMemory.map { try ByteCount(parsing: $0, flag: "--worker-memory").bytes } ?? HostMemory.available() / UInt64(workers)
             local = try LocalWorkers(count: workers, executable: LocalWorkers.currentExecutable, endpoint: coordinator.endpoint,
-                                     directory: directory, threads: threads)
+                                     directory: directory, threads: threads, memory: memory)
             count = workers
         } else {
             coordinator = try Coordinator(binding: listen!, log: log, security: try curve.security(), insecure: curve.insecure)
