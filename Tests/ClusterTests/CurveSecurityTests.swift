@@ -125,6 +125,9 @@ import Testing
         for (i, stranger) in strangers.enumerated() {
             #expect(try stranger.anything(within: .seconds(2)) == nil, "stranger \(i) got an answer")
         }
+        // The unknown key learns it was refused by the ZAP handler; plain text, that the handshake failed.
+        #expect(strangers[0].dealer.handshakeFailure()?.contains("ZAP status 400") == true)
+        #expect(strangers[1].dealer.handshakeFailure()?.contains("security handshake") == true)
         #expect(cluster.coordinator.workers.count == 1)
         #expect(cluster.coordinator.refusedConnections >= 1)
         #expect(cluster.lines.all.contains { $0.contains("refused a connection") && $0.contains(unknown.publicKey) })

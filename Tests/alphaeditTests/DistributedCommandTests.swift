@@ -92,21 +92,26 @@ import Testing
             for process in workers + strangers where process.isRunning { kill(process.processIdentifier, SIGKILL) }
             for process in workers + strangers { process.waitUntilExit() }
         }
-        func start(_ arguments: [String]) throws -> Process {
+        func start(_ arguments: [String], log: String? = nil) throws -> Process {
             let process = Process()
             process.executableURL = CLIRunner.executable
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if let log {
+                FileManager.default.createFile(atPath: work.appendingPathComponent(log).path, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: work.appendingPathComponent(log))
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
             return process
         }
         // The strangers first, so they are knocking before the real workers arrive.
         strangers.append(try start(["worker", "--connect", endpoint, "--name", "unknown-key", "--key", keys + "/stranger.key",
                                     "--coordinator-key", keys + "/coordinator.pub", "--authorized-keys", authorized,
-                                    "--registration-wait", "120", "--quiet"]))
+                                    "--registration-wait", "120"], log: "unknown-key.log"))
         strangers.append(try start(["worker", "--connect", endpoint, "--name", "plain-text", "--insecure",
-                                    "--registration-wait", "120", "--quiet"]))
+                                    "--registration-wait", "120"], log: "plain-text.log"))
         for i in 0..<2 {
             workers.append(try start(["worker", "--connect", endpoint, "--name", "external-\(i)", "--threads", "1",
                                       "--key", keys + "/worker-\(i).key", "--coordinator-key", keys + "/coordinator.pub",
@@ -121,12 +126,16 @@ import Testing
         #expect(listened.stderr.contains("refused a connection"), "\(listened.stderr)")
         // Exactly the two real workers registered (a stranger's REGISTER would log a line too).
         #expect(listened.stderr.components(separatedBy: ") registered").count - 1 == 2, "\(listened.stderr)")
-        // The coordinator's SHUTDOWN ends the workers; the strangers, never answered, give up
-        // with an error after their liveness.
+        // The coordinator's SHUTDOWN ends the workers; the strangers learn from the failed
+        // handshake that they were refused, and exit with an error saying what to do.
         let deadline = Date().addingTimeInterval(20)
         while (workers + strangers).contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(workers.allSatisfy { !$0.isRunning && $0.terminationStatus == 0 })
         #expect(strangers.allSatisfy { !$0.isRunning && $0.terminationStatus != 0 })
+        let refusedKey = try String(contentsOf: work.appendingPathComponent("unknown-key.log"), encoding: .utf8)
+        #expect(refusedKey.contains("refused this process's CURVE key (ZAP status 400)") && refusedKey.contains("authorised-keys"), "\(refusedKey)")
+        let plainText = try String(contentsOf: work.appendingPathComponent("plain-text.log"), encoding: .utf8)
+        #expect(plainText.contains("security handshake with \(endpoint) failed"), "\(plainText)")
     }
 
     @Test func tcpWithoutKeysIsRefusedUnlessInsecure() throws {

@@ -12,6 +12,8 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     case workFailed(worker: String, reason: String)
     /// The coordinator stopped answering; the worker gives up.
     case coordinatorLost(endpoint: String, seconds: Double)
+    /// The coordinator refused this worker's security handshake (not retried).
+    case refused(endpoint: String, reason: String)
     /// A local worker process could not be started.
     case launchFailed(String)
     /// A flag's value cannot be used.
@@ -28,6 +30,7 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
         case .workFailed(let worker, let reason): return "worker \(worker): \(reason)"
         case .coordinatorLost(let endpoint, let seconds):
             return "the coordinator at \(endpoint) has been silent for \(String(format: "%.1f", seconds)) s; exiting"
+        case .refused(_, let reason): return reason
         case .launchFailed(let reason): return "could not start local workers: \(reason)"
         case .invalidOption(let flag, let reason): return "\(flag): \(reason)"
         case .placementNotRunnable(let plan):

@@ -111,7 +111,7 @@ public final class Coordinator: @unchecked Sendable {
                 }
             case .lost(let peer, let reason):
                 if let worker = workers.first(where: { $0.peer == peer }) { throw ClusterError.workerLost(worker: "\(worker)", reason: reason) }
-            case .message(nil, _): break
+            case .message(nil, _), .refused: break     // the coordinator's ROUTER has no server to be refused by
             }
         }
         state = .running
@@ -170,7 +170,7 @@ public final class Coordinator: @unchecked Sendable {
                 pending.append((worker, message))
             case .lost(let peer, let reason):
                 if let worker = workers.first(where: { $0.peer == peer }) { throw ClusterError.workerLost(worker: "\(worker)", reason: reason) }
-            case .message(nil, _): break
+            case .message(nil, _), .refused: break     // the coordinator's ROUTER has no server to be refused by
             }
         }
         throw ClusterError.workerLost(worker: "?", reason: "no \(what) within \(timeout)")

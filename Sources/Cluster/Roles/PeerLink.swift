@@ -22,6 +22,9 @@ final class PeerLink: @unchecked Sendable {
         case message(PeerID?, Message)
         /// A peer missed `liveness` heartbeats or could not be reached.
         case lost(PeerID?, reason: String)
+        /// The server this DEALER connects to refused its security handshake (an unknown key,
+        /// CURVE on one side only): retrying cannot help.
+        case refused(reason: String)
     }
 
     struct Outgoing: Sendable {
@@ -118,6 +121,10 @@ final class PeerLink: @unchecked Sendable {
             receiveOne(timeout: .milliseconds(5))
             flushOutbox()
             beat()
+            if case .dealer(let dealer) = socket, let failure = dealer.handshakeFailure() {
+                log(failure)
+                inbox.put(.refused(reason: failure))
+            }
         }
         flushOutbox()
         stopped.signal()

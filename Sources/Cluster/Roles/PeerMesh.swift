@@ -75,6 +75,10 @@ final class PeerMesh {
                     out.link.close()
                     outbound[index] = nil
                     throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: "cannot reach it: \(reason)")
+                case .refused(let reason):
+                    out.link.close()
+                    outbound[index] = nil
+                    throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: reason)
                 case .message(_, let message):
                     if case .error(let report) = message.body {
                         throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: report.message)

@@ -115,6 +115,8 @@ public final class Worker {
             case .lost(nil, let reason):
                 log("coordinator lost: \(reason)")
                 throw ClusterError.coordinatorLost(endpoint: options.endpoint, seconds: Double((options.heartbeat * options.liveness) / .milliseconds(1)) / 1000)
+            case .refused(let reason):
+                throw ClusterError.refused(endpoint: options.endpoint, reason: reason)
             case .lost(let peer?, let reason):
                 log("a fellow worker's link (\(peer)) was lost: \(reason)")
             case .message(nil, let message):

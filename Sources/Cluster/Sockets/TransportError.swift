@@ -45,6 +45,13 @@ public protocol RouterTransport: AnyObject {
 public protocol DealerTransport: AnyObject {
     func send(_ frames: [Frame]) throws(TransportError)
     func receive(timeout: Duration) throws(TransportError) -> [Frame]?
+    /// Why the last security handshake with the server failed, if one did since the last call
+    /// (an unknown key refused by its ZAP handler, CURVE on one side only). Never blocks.
+    func handshakeFailure() -> String?
+}
+
+extension DealerTransport {
+    public func handshakeFailure() -> String? { nil }
 }
 
 /// Endpoints the transport accepts: `tcp://host:port` (port `*` binds any free port),

@@ -123,6 +123,11 @@ final class ZMQSocket {
         if zmq_connect(handle, endpoint) != 0 { throw Self.failure("zmq_connect(\(endpoint))") }
     }
 
+    /// Publishes this socket's `events` on a PAIR endpoint (zmq_socket_monitor).
+    func monitor(_ address: String, events: Int32) throws(TransportError) {
+        if zmq_socket_monitor(handle, address, events) != 0 { throw Self.failure("zmq_socket_monitor(\(address))") }
+    }
+
     func disconnect(_ endpoint: String) throws(TransportError) {
         if zmq_disconnect(handle, endpoint) != 0 { throw Self.failure("zmq_disconnect(\(endpoint))") }
     }
@@ -225,16 +230,46 @@ public final class RouterSocket: RouterTransport {
     }
 }
 
-/// A worker's socket: DEALER, reconnecting with exponential backoff.
+/// A worker's socket: DEALER, reconnecting with exponential backoff. A monitor reports failed
+/// security handshakes (``handshakeFailure()``), which otherwise look like a silent server.
 public final class DealerSocket: DealerTransport {
     private let socket: ZMQSocket
+    private let monitor: ZMQSocket
+    private var endpoint = ""
+    private let publicKey: String?
 
     public init(context: ZMQContext, identity: PeerID? = nil, options: SocketOptions = .init()) throws(TransportError) {
         socket = try ZMQSocket(context: context, type: ZMQ_DEALER, options: options)
         if let identity { try socket.set(bytes: identity.bytes, ZMQ_ROUTING_ID, "ZMQ_ROUTING_ID") }
+        if case .client(let pair, _) = options.curve { publicKey = pair.publicKey } else { publicKey = nil }
+        let address = "inproc://alphaedit-monitor-\(UUID().uuidString)"
+        try socket.monitor(address, events: ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        monitor = try ZMQSocket(context: context, type: ZMQ_PAIR, options: SocketOptions())
+        try monitor.connect(address)
     }
 
-    public func connect(_ endpoint: String) throws(TransportError) { try socket.connect(endpoint) }
+    public func connect(_ endpoint: String) throws(TransportError) {
+        self.endpoint = endpoint
+        try socket.connect(endpoint)
+    }
+
+    public func handshakeFailure() -> String? {
+        // An event is two frames: 2 bytes event, 4 bytes value (host order), then the endpoint.
+        guard let frames = try? monitor.receive(timeout: .zero), let event = frames.first, event.count >= 6 else { return nil }
+        let kind = Int32(UInt16(event[0]) | UInt16(event[1]) << 8)
+        let value = UInt32(event[2]) | UInt32(event[3]) << 8 | UInt32(event[4]) << 16 | UInt32(event[5]) << 24
+        let key = publicKey.map { "its public key \($0)" } ?? "it"
+        switch kind {
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            return "\(endpoint) refused this process's CURVE key (ZAP status \(value)): add \(key) to the authorised-keys file the server was started with"
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            return "the security handshake with \(endpoint) failed (ZMTP protocol error 0x\(String(value, radix: 16))): "
+                + (publicKey == nil ? "the server uses CURVE and this process has no keys (--key, --coordinator-key)"
+                                    : "the server does not use CURVE (started with --insecure?), or --coordinator-key is not its key")
+        default:
+            return "the security handshake with \(endpoint) failed: check that both sides use CURVE and that --coordinator-key is the server's public key"
+        }
+    }
     public func disconnect(_ endpoint: String) throws(TransportError) { try socket.disconnect(endpoint) }
     public func send(_ frames: [Frame]) throws(TransportError) { try socket.send(frames) }
     public func receive(timeout: Duration) throws(TransportError) -> [Frame]? { try socket.receive(timeout: timeout) }
