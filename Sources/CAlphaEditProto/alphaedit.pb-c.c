@@ -1177,6 +1177,141 @@ void   alphaedit__v1__bye__free_unpacked
   assert(message->base.descriptor == &alphaedit__v1__bye__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   alphaedit__v1__status_request__init
+                     (Alphaedit__V1__StatusRequest         *message)
+{
+  static const Alphaedit__V1__StatusRequest init_value = ALPHAEDIT__V1__STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t alphaedit__v1__status_request__get_packed_size
+                     (const Alphaedit__V1__StatusRequest *message)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t alphaedit__v1__status_request__pack
+                     (const Alphaedit__V1__StatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t alphaedit__v1__status_request__pack_to_buffer
+                     (const Alphaedit__V1__StatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Alphaedit__V1__StatusRequest *
+       alphaedit__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Alphaedit__V1__StatusRequest *)
+     protobuf_c_message_unpack (&alphaedit__v1__status_request__descriptor,
+                                allocator, len, data);
+}
+void   alphaedit__v1__status_request__free_unpacked
+                     (Alphaedit__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &alphaedit__v1__status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   alphaedit__v1__status_report__init
+                     (Alphaedit__V1__StatusReport         *message)
+{
+  static const Alphaedit__V1__StatusReport init_value = ALPHAEDIT__V1__STATUS_REPORT__INIT;
+  *message = init_value;
+}
+size_t alphaedit__v1__status_report__get_packed_size
+                     (const Alphaedit__V1__StatusReport *message)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_report__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t alphaedit__v1__status_report__pack
+                     (const Alphaedit__V1__StatusReport *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_report__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t alphaedit__v1__status_report__pack_to_buffer
+                     (const Alphaedit__V1__StatusReport *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &alphaedit__v1__status_report__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Alphaedit__V1__StatusReport *
+       alphaedit__v1__status_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Alphaedit__V1__StatusReport *)
+     protobuf_c_message_unpack (&alphaedit__v1__status_report__descriptor,
+                                allocator, len, data);
+}
+void   alphaedit__v1__status_report__free_unpacked
+                     (Alphaedit__V1__StatusReport *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &alphaedit__v1__status_report__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   alphaedit__v1__worker_status__init
+                     (Alphaedit__V1__WorkerStatus         *message)
+{
+  static const Alphaedit__V1__WorkerStatus init_value = ALPHAEDIT__V1__WORKER_STATUS__INIT;
+  *message = init_value;
+}
+size_t alphaedit__v1__worker_status__get_packed_size
+                     (const Alphaedit__V1__WorkerStatus *message)
+{
+  assert(message->base.descriptor == &alphaedit__v1__worker_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t alphaedit__v1__worker_status__pack
+                     (const Alphaedit__V1__WorkerStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &alphaedit__v1__worker_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t alphaedit__v1__worker_status__pack_to_buffer
+                     (const Alphaedit__V1__WorkerStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &alphaedit__v1__worker_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Alphaedit__V1__WorkerStatus *
+       alphaedit__v1__worker_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Alphaedit__V1__WorkerStatus *)
+     protobuf_c_message_unpack (&alphaedit__v1__worker_status__descriptor,
+                                allocator, len, data);
+}
+void   alphaedit__v1__worker_status__free_unpacked
+                     (Alphaedit__V1__WorkerStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &alphaedit__v1__worker_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor alphaedit__v1__tensor_descriptor__field_descriptors[8] =
 {
   {
@@ -1306,7 +1441,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__tensor_descriptor__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__tensor_descriptor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors[32] =
+static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors[34] =
 {
   {
     "protocol_version",
@@ -1692,6 +1827,30 @@ static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "status_request",
+    33,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Alphaedit__V1__Envelope, body_case),
+    offsetof(Alphaedit__V1__Envelope, status_request),
+    &alphaedit__v1__status_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status_report",
+    34,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Alphaedit__V1__Envelope, body_case),
+    offsetof(Alphaedit__V1__Envelope, status_report),
+    &alphaedit__v1__status_report__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
   23,   /* field[23] = apply_delta */
@@ -1722,6 +1881,8 @@ static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
   14,   /* field[14] = statistics_part */
   15,   /* field[15] = statistics_reduced */
   13,   /* field[13] = statistics_work */
+  33,   /* field[33] = status_report */
+  32,   /* field[32] = status_request */
   20,   /* field[20] = targets_result */
   19,   /* field[19] = targets_work */
   5,   /* field[5] = tensors */
@@ -1730,7 +1891,7 @@ static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
 static const ProtobufCIntRange alphaedit__v1__envelope__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 32 }
+  { 0, 34 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__envelope__descriptor =
 {
@@ -1740,7 +1901,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__envelope__descriptor =
   "Alphaedit__V1__Envelope",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__Envelope),
-  32,
+  34,
   alphaedit__v1__envelope__field_descriptors,
   alphaedit__v1__envelope__field_indices_by_name,
   1,  alphaedit__v1__envelope__number_ranges,
@@ -3467,7 +3628,283 @@ const ProtobufCMessageDescriptor alphaedit__v1__bye__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__bye__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[24] =
+#define alphaedit__v1__status_request__field_descriptors NULL
+#define alphaedit__v1__status_request__field_indices_by_name NULL
+#define alphaedit__v1__status_request__number_ranges NULL
+const ProtobufCMessageDescriptor alphaedit__v1__status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.StatusRequest",
+  "StatusRequest",
+  "Alphaedit__V1__StatusRequest",
+  "alphaedit.v1",
+  sizeof(Alphaedit__V1__StatusRequest),
+  0,
+  alphaedit__v1__status_request__field_descriptors,
+  alphaedit__v1__status_request__field_indices_by_name,
+  0,  alphaedit__v1__status_request__number_ranges,
+  (ProtobufCMessageInit) alphaedit__v1__status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor alphaedit__v1__status_report__field_descriptors[9] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase_done",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, phase_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase_total",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, phase_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase_seconds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, phase_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_seconds",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, job_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "placement",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StatusReport, placement),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "workers",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Alphaedit__V1__StatusReport, n_workers),
+    offsetof(Alphaedit__V1__StatusReport, workers),
+    &alphaedit__v1__worker_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned alphaedit__v1__status_report__field_indices_by_name[] = {
+  0,   /* field[0] = job_id */
+  6,   /* field[6] = job_seconds */
+  2,   /* field[2] = phase */
+  3,   /* field[3] = phase_done */
+  5,   /* field[5] = phase_seconds */
+  4,   /* field[4] = phase_total */
+  7,   /* field[7] = placement */
+  1,   /* field[1] = state */
+  8,   /* field[8] = workers */
+};
+static const ProtobufCIntRange alphaedit__v1__status_report__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor alphaedit__v1__status_report__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.StatusReport",
+  "StatusReport",
+  "Alphaedit__V1__StatusReport",
+  "alphaedit.v1",
+  sizeof(Alphaedit__V1__StatusReport),
+  9,
+  alphaedit__v1__status_report__field_descriptors,
+  alphaedit__v1__status_report__field_indices_by_name,
+  1,  alphaedit__v1__status_report__number_ranges,
+  (ProtobufCMessageInit) alphaedit__v1__status_report__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor alphaedit__v1__worker_status__field_descriptors[7] =
+{
+  {
+    "index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "host",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, host),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pid",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, pid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shard",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, shard),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pieces_done",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, pieces_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "compute_seconds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, compute_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seconds_since_seen",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__WorkerStatus, seconds_since_seen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned alphaedit__v1__worker_status__field_indices_by_name[] = {
+  5,   /* field[5] = compute_seconds */
+  1,   /* field[1] = host */
+  0,   /* field[0] = index */
+  2,   /* field[2] = pid */
+  4,   /* field[4] = pieces_done */
+  6,   /* field[6] = seconds_since_seen */
+  3,   /* field[3] = shard */
+};
+static const ProtobufCIntRange alphaedit__v1__worker_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor alphaedit__v1__worker_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.WorkerStatus",
+  "WorkerStatus",
+  "Alphaedit__V1__WorkerStatus",
+  "alphaedit.v1",
+  sizeof(Alphaedit__V1__WorkerStatus),
+  7,
+  alphaedit__v1__worker_status__field_descriptors,
+  alphaedit__v1__worker_status__field_indices_by_name,
+  1,  alphaedit__v1__worker_status__number_ranges,
+  (ProtobufCMessageInit) alphaedit__v1__worker_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[26] =
 {
   { "KIND_UNSPECIFIED", "ALPHAEDIT__V1__KIND__KIND_UNSPECIFIED", 0 },
   { "REGISTER", "ALPHAEDIT__V1__KIND__REGISTER", 1 },
@@ -3493,11 +3930,13 @@ static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[24] =
   { "SHUTDOWN", "ALPHAEDIT__V1__KIND__SHUTDOWN", 21 },
   { "BYE", "ALPHAEDIT__V1__KIND__BYE", 22 },
   { "CHUNK_DONE", "ALPHAEDIT__V1__KIND__CHUNK_DONE", 23 },
+  { "STATUS_REQUEST", "ALPHAEDIT__V1__KIND__STATUS_REQUEST", 24 },
+  { "STATUS_REPORT", "ALPHAEDIT__V1__KIND__STATUS_REPORT", 25 },
 };
 static const ProtobufCIntRange alphaedit__v1__kind__value_ranges[] = {
-{0, 0},{0, 24}
+{0, 0},{0, 26}
 };
-static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[24] =
+static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[26] =
 {
   { "APPLY_DELTA", 15 },
   { "BATCH_END", 17 },
@@ -3520,6 +3959,8 @@ static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[24
   { "STATISTICS_PART", 6 },
   { "STATISTICS_REDUCED", 7 },
   { "STATISTICS_WORK", 5 },
+  { "STATUS_REPORT", 25 },
+  { "STATUS_REQUEST", 24 },
   { "TARGETS_RESULT", 12 },
   { "TARGETS_WORK", 11 },
   { "WELCOME", 2 },
@@ -3531,9 +3972,9 @@ const ProtobufCEnumDescriptor alphaedit__v1__kind__descriptor =
   "Kind",
   "Alphaedit__V1__Kind",
   "alphaedit.v1",
-  24,
+  26,
   alphaedit__v1__kind__enum_values_by_number,
-  24,
+  26,
   alphaedit__v1__kind__enum_values_by_name,
   1,
   alphaedit__v1__kind__value_ranges,

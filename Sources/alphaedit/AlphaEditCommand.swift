@@ -27,6 +27,7 @@ struct AlphaEditCommand: ParsableCommand {
             TrainCommand.self,
             WorkerCommand.self,
             KeysCommand.self,
+            StatusCommand.self,
         ]
     )
 }

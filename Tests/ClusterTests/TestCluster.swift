@@ -17,9 +17,9 @@ final class TestCluster: @unchecked Sendable {
     private let hub: InProcessHub?
     private let network: InProcessNetwork?
     /// With `tcpCurve`: the coordinator's public key, and the workers' key pairs by name.
-    private var coordinatorKey: String?
-    private var workerKeys: [String: CurveKeyPair] = [:]
-    private var authorized: AuthorizedKeys?
+    private(set) var coordinatorKey: String?
+    private(set) var workerKeys: [String: CurveKeyPair] = [:]
+    private(set) var authorized: AuthorizedKeys?
 
     init(workers: Int, link: Link, heartbeat: Duration = .milliseconds(500), maxChunkBytes: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-cluster-\(UUID().uuidString.prefix(8))")

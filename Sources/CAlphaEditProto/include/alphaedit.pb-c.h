@@ -41,6 +41,9 @@ typedef struct Alphaedit__V1__Heartbeat Alphaedit__V1__Heartbeat;
 typedef struct Alphaedit__V1__Error Alphaedit__V1__Error;
 typedef struct Alphaedit__V1__Shutdown Alphaedit__V1__Shutdown;
 typedef struct Alphaedit__V1__Bye Alphaedit__V1__Bye;
+typedef struct Alphaedit__V1__StatusRequest Alphaedit__V1__StatusRequest;
+typedef struct Alphaedit__V1__StatusReport Alphaedit__V1__StatusReport;
+typedef struct Alphaedit__V1__WorkerStatus Alphaedit__V1__WorkerStatus;
 
 
 /* --- enums --- */
@@ -84,11 +87,13 @@ typedef enum _Alphaedit__V1__Kind {
   ALPHAEDIT__V1__KIND__ERROR = 20,
   ALPHAEDIT__V1__KIND__SHUTDOWN = 21,
   ALPHAEDIT__V1__KIND__BYE = 22,
+  ALPHAEDIT__V1__KIND__CHUNK_DONE = 23,
+  ALPHAEDIT__V1__KIND__STATUS_REQUEST = 24,
   /*
    * 32-63 reserved for layer-sharded placement (activations forward, gradients back),
    * 64-79 for authentication and the coordinator journal.
    */
-  ALPHAEDIT__V1__KIND__CHUNK_DONE = 23
+  ALPHAEDIT__V1__KIND__STATUS_REPORT = 25
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__KIND)
 } Alphaedit__V1__Kind;
 typedef enum _Alphaedit__V1__DType {
@@ -154,7 +159,9 @@ typedef enum {
   ALPHAEDIT__V1__ENVELOPE__BODY_ERROR = 29,
   ALPHAEDIT__V1__ENVELOPE__BODY_SHUTDOWN = 30,
   ALPHAEDIT__V1__ENVELOPE__BODY_BYE = 31,
-  ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE = 32
+  ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE = 32,
+  ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST = 33,
+  ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT = 34
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__ENVELOPE__BODY__CASE)
 } Alphaedit__V1__Envelope__BodyCase;
 
@@ -200,6 +207,8 @@ struct  Alphaedit__V1__Envelope
     Alphaedit__V1__Shutdown *shutdown;
     Alphaedit__V1__Bye *bye;
     Alphaedit__V1__ChunkDone *chunk_done;
+    Alphaedit__V1__StatusRequest *status_request;
+    Alphaedit__V1__StatusReport *status_report;
   };
 };
 #define ALPHAEDIT__V1__ENVELOPE__INIT \
@@ -593,6 +602,81 @@ struct  Alphaedit__V1__Bye
 #define ALPHAEDIT__V1__BYE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__bye__descriptor) \
      }
+
+
+/*
+ * anyone admitted to the coordinator's socket -> coordinator: what is the job doing? Answered at
+ * once by the coordinator's I/O thread, whatever the job's id and epoch (`alphaedit status`).
+ */
+struct  Alphaedit__V1__StatusRequest
+{
+  ProtobufCMessage base;
+};
+#define ALPHAEDIT__V1__STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__status_request__descriptor) \
+     }
+
+
+/*
+ * coordinator -> the asker.
+ */
+struct  Alphaedit__V1__StatusReport
+{
+  ProtobufCMessage base;
+  char *job_id;
+  /*
+   * waiting for workers, running, stopped
+   */
+  char *state;
+  /*
+   * e.g. "statistics of layers 1, 2", "targets of batch 3"
+   */
+  char *phase;
+  /*
+   * pieces of the phase done so far (chunks, requests, layers)
+   */
+  uint64_t phase_done;
+  /*
+   * 0 when not known
+   */
+  uint64_t phase_total;
+  double phase_seconds;
+  double job_seconds;
+  /*
+   * e.g. "replicated over 3 workers"
+   */
+  char *placement;
+  size_t n_workers;
+  Alphaedit__V1__WorkerStatus **workers;
+};
+#define ALPHAEDIT__V1__STATUS_REPORT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__status_report__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Alphaedit__V1__WorkerStatus
+{
+  ProtobufCMessage base;
+  uint32_t index;
+  char *host;
+  uint32_t pid;
+  /*
+   * what it holds and owns, e.g. "blocks 0-23, owns layers 4, 7"
+   */
+  char *shard;
+  /*
+   * results it returned in this job
+   */
+  uint64_t pieces_done;
+  /*
+   * computation those results took on it
+   */
+  double compute_seconds;
+  double seconds_since_seen;
+};
+#define ALPHAEDIT__V1__WORKER_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__worker_status__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 /* Alphaedit__V1__TensorDescriptor methods */
@@ -1089,6 +1173,63 @@ Alphaedit__V1__Bye *
 void   alphaedit__v1__bye__free_unpacked
                      (Alphaedit__V1__Bye *message,
                       ProtobufCAllocator *allocator);
+/* Alphaedit__V1__StatusRequest methods */
+void   alphaedit__v1__status_request__init
+                     (Alphaedit__V1__StatusRequest         *message);
+size_t alphaedit__v1__status_request__get_packed_size
+                     (const Alphaedit__V1__StatusRequest   *message);
+size_t alphaedit__v1__status_request__pack
+                     (const Alphaedit__V1__StatusRequest   *message,
+                      uint8_t             *out);
+size_t alphaedit__v1__status_request__pack_to_buffer
+                     (const Alphaedit__V1__StatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Alphaedit__V1__StatusRequest *
+       alphaedit__v1__status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   alphaedit__v1__status_request__free_unpacked
+                     (Alphaedit__V1__StatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Alphaedit__V1__StatusReport methods */
+void   alphaedit__v1__status_report__init
+                     (Alphaedit__V1__StatusReport         *message);
+size_t alphaedit__v1__status_report__get_packed_size
+                     (const Alphaedit__V1__StatusReport   *message);
+size_t alphaedit__v1__status_report__pack
+                     (const Alphaedit__V1__StatusReport   *message,
+                      uint8_t             *out);
+size_t alphaedit__v1__status_report__pack_to_buffer
+                     (const Alphaedit__V1__StatusReport   *message,
+                      ProtobufCBuffer     *buffer);
+Alphaedit__V1__StatusReport *
+       alphaedit__v1__status_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   alphaedit__v1__status_report__free_unpacked
+                     (Alphaedit__V1__StatusReport *message,
+                      ProtobufCAllocator *allocator);
+/* Alphaedit__V1__WorkerStatus methods */
+void   alphaedit__v1__worker_status__init
+                     (Alphaedit__V1__WorkerStatus         *message);
+size_t alphaedit__v1__worker_status__get_packed_size
+                     (const Alphaedit__V1__WorkerStatus   *message);
+size_t alphaedit__v1__worker_status__pack
+                     (const Alphaedit__V1__WorkerStatus   *message,
+                      uint8_t             *out);
+size_t alphaedit__v1__worker_status__pack_to_buffer
+                     (const Alphaedit__V1__WorkerStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Alphaedit__V1__WorkerStatus *
+       alphaedit__v1__worker_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   alphaedit__v1__worker_status__free_unpacked
+                     (Alphaedit__V1__WorkerStatus *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Alphaedit__V1__TensorDescriptor_Closure)
@@ -1169,6 +1310,15 @@ typedef void (*Alphaedit__V1__Shutdown_Closure)
 typedef void (*Alphaedit__V1__Bye_Closure)
                  (const Alphaedit__V1__Bye *message,
                   void *closure_data);
+typedef void (*Alphaedit__V1__StatusRequest_Closure)
+                 (const Alphaedit__V1__StatusRequest *message,
+                  void *closure_data);
+typedef void (*Alphaedit__V1__StatusReport_Closure)
+                 (const Alphaedit__V1__StatusReport *message,
+                  void *closure_data);
+typedef void (*Alphaedit__V1__WorkerStatus_Closure)
+                 (const Alphaedit__V1__WorkerStatus *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1204,6 +1354,9 @@ extern const ProtobufCMessageDescriptor alphaedit__v1__error__descriptor;
 extern const ProtobufCEnumDescriptor    alphaedit__v1__error__code__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__shutdown__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__bye__descriptor;
+extern const ProtobufCMessageDescriptor alphaedit__v1__status_request__descriptor;
+extern const ProtobufCMessageDescriptor alphaedit__v1__status_report__descriptor;
+extern const ProtobufCMessageDescriptor alphaedit__v1__worker_status__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -79,6 +79,10 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         let shardPlan = try ShardPlanner.plan(model: model, workers: budgets)
         guard shardPlan.placement == .replicated else { throw ClusterError.placementNotRunnable(plan: shardPlan.description) }
         for line in shardPlan.description.split(separator: "\n") { log(String(line)) }
+        coordinator.status.setPlacement("\(shardPlan.placement.rawValue) over \(shardPlan.stages.count) workers",
+                                        shards: Dictionary(uniqueKeysWithValues: shardPlan.stages.map { stage in
+            (stage.worker, "blocks \(stage.blocks.blockList)" + (stage.editLayers.isEmpty ? "" : ", owns edit layers \(stage.editLayers.map(String.init).joined(separator: ", "))"))
+        }))
         placementChecked = key
     }
 
@@ -109,6 +113,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                                  tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p))
             }
         }
+        coordinator.status.begin("projectors of layers \(stats.map { String($0.layer) }.joined(separator: ", "))", total: stats.count)
         var results: [Int: NullSpaceProjector] = [:]
         while results.count < stats.count {
             let projector = try coordinator.next("PROJECTOR_RESULT") { _, message -> NullSpaceProjector? in
@@ -119,6 +124,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                                           eigenvalues: try message.tensor("eigenvalues").doubles())
             }
             results[projector.layer] = projector
+            coordinator.status.advance()
         }
         return try stats.map { layerStats in
             guard let projector = results[layerStats.layer] else {
@@ -170,6 +176,7 @@ final class ClusterStatisticsStages: StatisticsStages {
                                                                      initial: initial)),
                                       tensors: tensors, to: w)
         }
+        executor.coordinator.status.begin("statistics of layers \(plan.layers.map(String.init).joined(separator: ", ")) (chunks)", total: chunks.count)
         // Boundaries at which every layer's totals are reported, in order.
         var boundaries = every > 0 ? Array(stride(from: (chunks.lowerBound / every + 1) * every, to: min(chunks.upperBound, plan.chunkCount), by: every)) : []
         boundaries.append(chunks.upperBound)
@@ -196,6 +203,7 @@ final class ClusterStatisticsStages: StatisticsStages {
             }
             switch event {
             case .chunk(let samples, let tokens):
+                executor.coordinator.status.advance()
                 samplesDone += samples
                 tokensDone += tokens
                 progress(samplesDone, tokensDone)
@@ -263,6 +271,7 @@ final class ClusterEditStages: EditStages {
             coordinator.send(.targetsWork(TargetsWork(batch: UInt32(batch), requestIndices: range.map { UInt32($0) })),
                              tensors: [try WireTensor(name: "requests", json: Array(requests[range]))], to: w)
         }
+        coordinator.status.begin("targets of batch \(batch) (requests)", total: requests.count)
         var results = [TargetResult?](repeating: nil, count: requests.count)
         var done = 0
         while done < requests.count {
@@ -281,6 +290,7 @@ final class ClusterEditStages: EditStages {
             for (i, result) in received where results[i] == nil {
                 results[i] = result
                 done += 1
+                coordinator.status.advance()
             }
             progress(done)
         }
@@ -289,6 +299,7 @@ final class ClusterEditStages: EditStages {
 
     func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets: Matrix<Float>, state: LayerEditState,
                      batch: Int) throws -> LayerUpdate {
+        coordinator.status.begin("solve of layer \(state.layer), batch \(batch)", total: 1)
         coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
                                                           requestIndices: requests.indices.map { UInt32($0) })),
                          tensors: [WireTensor(name: "targets", matrix: targets), try WireTensor(name: "requests", json: requests)],

@@ -34,6 +34,8 @@ public final class Coordinator: @unchecked Sendable {
     /// The ZAP handler guarding the ROUTER (CURVE only); stopped after the ROUTER closes.
     private var authenticator: ZAPAuthenticator?
     private let log: @Sendable (String) -> Void
+    /// What the job is doing, for STATUS_REQUEST (answered by the link's I/O thread).
+    let status: JobStatus
     /// Messages that arrived while waiting for something else, in arrival order.
     private var pending: [(Int, Message)] = []
 
@@ -71,6 +73,9 @@ public final class Coordinator: @unchecked Sendable {
         self.jobID = UUID().uuidString.lowercased()
         self.link = PeerLink(socket: .router(router), jobID: jobID, epoch: 1, heartbeat: heartbeat, liveness: liveness,
                              maxChunkBytes: maxChunkBytes, log: log)
+        let status = JobStatus(jobID: jobID)
+        self.status = status
+        link.statusResponder = { status.report() }
     }
 
     /// Messages and bytes exchanged with the workers so far, by kind (with the workers'
@@ -115,6 +120,7 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
         state = .running
+        status.setState("running")
     }
 
     private func admit(_ peer: PeerID, _ register: Register) {
@@ -123,6 +129,7 @@ public final class Coordinator: @unchecked Sendable {
                               peerEndpoint: register.peerEndpoint, curvePublicKey: register.curvePublicKey,
                               memoryBytes: register.memoryBytes)
         workers.append(info)
+        status.admit(index: info.index, host: info.host, pid: info.pid)
         log("worker \(info) registered: \(register.cores) cores, \(register.memoryBytes >> 20) MiB, \(register.threads) threads")
         link.send(.welcome(Welcome(workerIndex: UInt32(info.index), workerCount: 0,
                                    heartbeatIntervalMilliseconds: UInt32(link.heartbeat / .milliseconds(1)),
@@ -180,7 +187,9 @@ public final class Coordinator: @unchecked Sendable {
         if case .error(let report) = message.body {
             throw ClusterError.workFailed(worker: "\(workers[worker])", reason: report.message)
         }
-        return try accept(worker, message)
+        let value = try accept(worker, message)
+        if value != nil { status.piece(from: worker, computeSeconds: message.header.computeSeconds) }
+        return value
     }
 
     // MARK: Shutdown
@@ -189,6 +198,7 @@ public final class Coordinator: @unchecked Sendable {
     public func shutdown(reason: String = "the job is done", grace: Duration = .seconds(5)) {
         guard state != .stopped else { return }
         state = .stopped
+        status.setState("stopped")
         broadcast(.shutdown(Shutdown(reason: reason)))
         var left = Set(workers.map(\.peer))
         let deadline = ContinuousClock.now + grace

@@ -51,6 +51,14 @@ final class PeerLink: @unchecked Sendable {
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
 
+    /// Answers STATUS_REQUEST from any peer (the coordinator's link); nil: such requests are
+    /// refused like any message of another job.
+    private var statusResponderValue: (@Sendable () -> StatusReport)?
+    var statusResponder: (@Sendable () -> StatusReport)? {
+        get { lock.withLock { statusResponderValue } }
+        set { lock.withLock { statusResponderValue = newValue } }
+    }
+
     // Owned by the I/O thread.
     private var sequence: UInt64 = 0
     private var lastSeen: [PeerID?: ContinuousClock.Instant] = [:]
@@ -215,6 +223,12 @@ final class PeerLink: @unchecked Sendable {
         let name = peer.map { "peer \($0)" } ?? "the coordinator"
         do {
             let part = try MessageCodec.decodePart(frames, maxFrameBytes: maxChunkBytes)
+            // A status request needs no job: answered here, at once, and forgotten.
+            if case .statusRequest = part.body, let responder = statusResponder {
+                counters.count(received: part.body.kindName, bytes: frames.reduce(0) { $0 + $1.count }, computeSeconds: 0, message: true)
+                transmit(.statusReport(responder()), tensors: [], to: peer)
+                return
+            }
             let (job, epoch) = lock.withLock { (jobIDValue, epochValue) }
             // A worker registers before it knows the job; everything else must be of this job and epoch.
             if !(part.isRegister || job.isEmpty) {

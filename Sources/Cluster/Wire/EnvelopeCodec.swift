@@ -76,7 +76,7 @@ enum EnvelopeCodec {
         let header = MessageHeader(version: e.protocol_version, jobID: swiftString(e.job_id), epoch: e.epoch, sequence: e.sequence,
                                    computeSeconds: e.compute_seconds.isFinite ? e.compute_seconds : 0)
         do throws(ProtocolError) {
-            guard e.kind.rawValue >= 1, e.kind.rawValue <= 23 else {
+            guard e.kind.rawValue >= 1, e.kind.rawValue <= ALPHAEDIT__V1__KIND__STATUS_REPORT.rawValue else {
                 throw ProtocolError(code: .unknownKind, detail: "kind \(e.kind.rawValue) is not a message kind of protocol version \(MessageCodec.protocolVersion)")
             }
             guard bodyKind(e.body_case) == e.kind else {
@@ -131,6 +131,8 @@ enum EnvelopeCodec {
         case .shutdown: return ALPHAEDIT__V1__KIND__SHUTDOWN
         case .bye: return ALPHAEDIT__V1__KIND__BYE
         case .chunkDone: return ALPHAEDIT__V1__KIND__CHUNK_DONE
+        case .statusRequest: return ALPHAEDIT__V1__KIND__STATUS_REQUEST
+        case .statusReport: return ALPHAEDIT__V1__KIND__STATUS_REPORT
         }
     }
 
@@ -159,6 +161,8 @@ enum EnvelopeCodec {
         case ALPHAEDIT__V1__ENVELOPE__BODY_SHUTDOWN: return ALPHAEDIT__V1__KIND__SHUTDOWN
         case ALPHAEDIT__V1__ENVELOPE__BODY_BYE: return ALPHAEDIT__V1__KIND__BYE
         case ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE: return ALPHAEDIT__V1__KIND__CHUNK_DONE
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST: return ALPHAEDIT__V1__KIND__STATUS_REQUEST
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT: return ALPHAEDIT__V1__KIND__STATUS_REPORT
         default: return nil
         }
     }
@@ -392,6 +396,37 @@ enum EnvelopeCodec {
             m.pointee.sample_count = b.sampleCount
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE
             envelope.chunk_done = m
+        case .statusRequest:
+            let m = arena.object(Alphaedit__V1__StatusRequest.self)
+            alphaedit__v1__status_request__init(m)
+            envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST
+            envelope.status_request = m
+        case .statusReport(let b):
+            let m = arena.object(Alphaedit__V1__StatusReport.self)
+            alphaedit__v1__status_report__init(m)
+            m.pointee.job_id = arena.string(b.jobID)
+            m.pointee.state = arena.string(b.state)
+            m.pointee.phase = arena.string(b.phase)
+            m.pointee.phase_done = b.phaseDone
+            m.pointee.phase_total = b.phaseTotal
+            m.pointee.phase_seconds = b.phaseSeconds
+            m.pointee.job_seconds = b.jobSeconds
+            m.pointee.placement = arena.string(b.placement)
+            m.pointee.n_workers = b.workers.count
+            m.pointee.workers = arena.array(b.workers.map { w -> UnsafeMutablePointer<Alphaedit__V1__WorkerStatus>? in
+                let t = arena.object(Alphaedit__V1__WorkerStatus.self)
+                alphaedit__v1__worker_status__init(t)
+                t.pointee.index = w.index
+                t.pointee.host = arena.string(w.host)
+                t.pointee.pid = w.pid
+                t.pointee.shard = arena.string(w.shard)
+                t.pointee.pieces_done = w.piecesDone
+                t.pointee.compute_seconds = w.computeSeconds
+                t.pointee.seconds_since_seen = w.secondsSinceSeen
+                return t
+            })
+            envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT
+            envelope.status_report = m
         }
     }
 
@@ -523,6 +558,19 @@ enum EnvelopeCodec {
         case ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE:
             guard let p = e.chunk_done?.pointee else { throw missingBody }
             return .chunkDone(ChunkDone(chunkIndex: p.chunk_index, tokenCount: p.token_count, sampleCount: p.sample_count))
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST:
+            return .statusRequest
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT:
+            guard let p = e.status_report?.pointee else { throw missingBody }
+            return .statusReport(StatusReport(
+                jobID: swiftString(p.job_id), state: swiftString(p.state), phase: swiftString(p.phase),
+                phaseDone: p.phase_done, phaseTotal: p.phase_total, phaseSeconds: p.phase_seconds, jobSeconds: p.job_seconds,
+                placement: swiftString(p.placement),
+                workers: try swiftArray(p.workers, p.n_workers).map { t throws(ProtocolError) in
+                    guard let t = t?.pointee else { throw ProtocolError(code: .malformed, detail: "a NULL worker status") }
+                    return WorkerStatus(index: t.index, host: swiftString(t.host), pid: t.pid, shard: swiftString(t.shard),
+                                        piecesDone: t.pieces_done, computeSeconds: t.compute_seconds, secondsSinceSeen: t.seconds_since_seen)
+                }))
         default:
             throw ProtocolError(code: .unknownKind, detail: "body field \(e.body_case.rawValue) is not a message of this protocol")
         }

@@ -52,6 +52,14 @@ public struct StatisticsWork: Sendable, Equatable {
     var chunkIndices: [UInt32], firstChunk: UInt32, endChunk: UInt32, checkpointEvery: UInt32, initial: [StatisticsReduced]
 }
 public struct ChunkDone: Sendable, Equatable { var chunkIndex: UInt32, tokenCount: UInt64, sampleCount: UInt64 }
+public struct StatusReport: Sendable, Equatable, Codable {
+    public var jobID: String, state: String, phase: String, phaseDone: UInt64, phaseTotal: UInt64
+    public var phaseSeconds: Double, jobSeconds: Double, placement: String
+    public var workers: [WorkerStatus]
+}
+public struct WorkerStatus: Sendable, Equatable, Codable {
+    public var index: UInt32, host: String, pid: UInt32, shard: String, piecesDone: UInt64, computeSeconds: Double, secondsSinceSeen: Double
+}
 public struct StatisticsPart: Sendable, Equatable { var layer: UInt32, chunkIndex: UInt32, tokenCount: UInt64, sampleCount: UInt64 }
 public struct StatisticsReduced: Sendable, Equatable { var layer: UInt32, tokenCount: UInt64, sampleCount: UInt64, chunks: UInt32 }
 public struct LayerState: Sendable, Equatable { var layer: UInt32, position: UInt32, algorithm: String }
@@ -80,6 +88,7 @@ public enum MessageBody: Sendable, Equatable {
     case targetsWork(TargetsWork), targetsResult(TargetsResult), layerUpdateWork(LayerUpdateWork), layerUpdateResult(LayerUpdateResult)
     case applyDelta(ApplyDelta), deltaApplied(DeltaApplied), batchEnd(BatchEnd)
     case credit(Credit), heartbeat(Heartbeat), error(ErrorReport), shutdown(Shutdown), bye, chunkDone(ChunkDone)
+    case statusRequest, statusReport(StatusReport)
 
     /// The proto enum name, for logs: "REGISTER", "PLAN", ….
     public var kindName: String {
@@ -107,6 +116,8 @@ public enum MessageBody: Sendable, Equatable {
         case .shutdown: return "SHUTDOWN"
         case .bye: return "BYE"
         case .chunkDone: return "CHUNK_DONE"
+        case .statusRequest: return "STATUS_REQUEST"
+        case .statusReport: return "STATUS_REPORT"
         }
     }
 }
