@@ -186,7 +186,8 @@ import Testing
         func stats(_ memory: String) throws -> CLIRunner.Result {
             try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
                                "--stats-dir", work.appendingPathComponent(memory).path, "--workers", "2", "--threads", "1",
-                               "--worker-memory", memory], timeout: .seconds(120))
+                               "--worker-memory", memory, "--job-dir", work.appendingPathComponent("job-\(memory)").path],
+                              timeout: .seconds(120))
         }
         let sharded = try stats("20MiB")
         #expect(sharded.status != 0 && sharded.stderr.contains("running a layer-sharded plan is not built yet")
@@ -198,6 +199,15 @@ import Testing
         #expect(tooSmall.status != 0 && tooSmall.stderr.contains("no placement of the 4-block model fits"), "\(tooSmall.stderr)")
         let enough = try stats("200MiB")
         #expect(enough.status == 0 && enough.stderr.contains("plan: replicated over 2 workers"), "\(enough.stderr)")
+        // The job directory: the plan, the job and its workers, seconds per phase.
+        let job = work.appendingPathComponent("job-200MiB")
+        let plan = try String(contentsOf: job.appendingPathComponent("plan.txt"), encoding: .utf8)
+        #expect(plan.contains("memory model (4 blocks") && plan.contains("plan: replicated over 2 workers"))
+        let jobFile = try JSONSerialization.jsonObject(with: Data(contentsOf: job.appendingPathComponent("job.json"))) as! [String: Any]
+        #expect((jobFile["workers"] as? [[String: Any]])?.count == 2 && (jobFile["command"] as? [String])?.contains("stats") == true)
+        let timings = try JSONSerialization.jsonObject(with: Data(contentsOf: job.appendingPathComponent("timings.json"))) as! [String: Any]
+        let phases = timings["phases"] as? [[String: Any]] ?? []
+        #expect(phases.first?["phase"] as? String == "statistics of layers 1, 2 (chunks)" && (phases.first?["seconds"] as? Double ?? 0) > 0, "\(timings)")
         let lonely = try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", CLIFixture.hparams, "--corpus", CLIFixture.corpus,
                                         "--worker-memory", "1GiB"])
         #expect(lonely.status != 0 && lonely.stderr.contains("--worker-memory needs --workers"), "\(lonely.stderr)")

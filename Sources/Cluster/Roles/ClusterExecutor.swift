@@ -79,6 +79,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         let shardPlan = try ShardPlanner.plan(model: model, workers: budgets)
         guard shardPlan.placement == .replicated else { throw ClusterError.placementNotRunnable(plan: shardPlan.description) }
         for line in shardPlan.description.split(separator: "\n") { log(String(line)) }
+        coordinator.jobDirectory?.write("plan.txt", text: shardPlan.description + "\n")
         coordinator.status.setPlacement("\(shardPlan.placement.rawValue) over \(shardPlan.stages.count) workers",
                                         shards: Dictionary(uniqueKeysWithValues: shardPlan.stages.map { stage in
             (stage.worker, "blocks \(stage.blocks.blockList)" + (stage.editLayers.isEmpty ? "" : ", owns edit layers \(stage.editLayers.map(String.init).joined(separator: ", "))"))
@@ -113,7 +114,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                                  tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p))
             }
         }
-        coordinator.status.begin("projectors of layers \(stats.map { String($0.layer) }.joined(separator: ", "))", total: stats.count)
+        coordinator.beginPhase("projectors of layers \(stats.map { String($0.layer) }.joined(separator: ", "))", total: stats.count)
         var results: [Int: NullSpaceProjector] = [:]
         while results.count < stats.count {
             let projector = try coordinator.next("PROJECTOR_RESULT") { _, message -> NullSpaceProjector? in
@@ -176,7 +177,7 @@ final class ClusterStatisticsStages: StatisticsStages {
                                                                      initial: initial)),
                                       tensors: tensors, to: w)
         }
-        executor.coordinator.status.begin("statistics of layers \(plan.layers.map(String.init).joined(separator: ", ")) (chunks)", total: chunks.count)
+        executor.coordinator.beginPhase("statistics of layers \(plan.layers.map(String.init).joined(separator: ", ")) (chunks)", total: chunks.count)
         // Boundaries at which every layer's totals are reported, in order.
         var boundaries = every > 0 ? Array(stride(from: (chunks.lowerBound / every + 1) * every, to: min(chunks.upperBound, plan.chunkCount), by: every)) : []
         boundaries.append(chunks.upperBound)
@@ -271,7 +272,7 @@ final class ClusterEditStages: EditStages {
             coordinator.send(.targetsWork(TargetsWork(batch: UInt32(batch), requestIndices: range.map { UInt32($0) })),
                              tensors: [try WireTensor(name: "requests", json: Array(requests[range]))], to: w)
         }
-        coordinator.status.begin("targets of batch \(batch) (requests)", total: requests.count)
+        coordinator.beginPhase("targets of batch \(batch) (requests)", total: requests.count)
         var results = [TargetResult?](repeating: nil, count: requests.count)
         var done = 0
         while done < requests.count {
@@ -299,7 +300,7 @@ final class ClusterEditStages: EditStages {
 
     func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets: Matrix<Float>, state: LayerEditState,
                      batch: Int) throws -> LayerUpdate {
-        coordinator.status.begin("solve of layer \(state.layer), batch \(batch)", total: 1)
+        coordinator.beginPhase("solve of layer \(state.layer), batch \(batch)", total: 1)
         coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
                                                           requestIndices: requests.indices.map { UInt32($0) })),
                          tensors: [WireTensor(name: "targets", matrix: targets), try WireTensor(name: "requests", json: requests)],

@@ -36,6 +36,10 @@ public final class Coordinator: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     /// What the job is doing, for STATUS_REQUEST (answered by the link's I/O thread).
     let status: JobStatus
+    /// Where the job's plan and timings go (nil: nowhere).
+    public var jobDirectory: JobDirectory? {
+        didSet { writeJobFile() }
+    }
     /// Messages that arrived while waiting for something else, in arrival order.
     private var pending: [(Int, Message)] = []
 
@@ -121,6 +125,7 @@ public final class Coordinator: @unchecked Sendable {
         }
         state = .running
         status.setState("running")
+        writeJobFile()
     }
 
     private func admit(_ peer: PeerID, _ register: Register) {
@@ -192,6 +197,33 @@ public final class Coordinator: @unchecked Sendable {
         return value
     }
 
+    // MARK: Progress and the job directory
+
+    /// Starts a phase of the job (for `alphaedit status` and `timings.json`).
+    func beginPhase(_ phase: String, total: Int = 0) {
+        status.begin(phase, total: total)
+        writeTimings()
+    }
+
+    private struct JobFile: Encodable {
+        struct Worker: Encodable { let index: Int, host: String, pid: Int, threads: Int, memoryBytes: UInt64 }
+        let jobID: String, endpoint: String, command: [String], workers: [Worker]
+    }
+
+    func writeJobFile() {
+        jobDirectory?.write("job.json", json: JobFile(
+            jobID: jobID, endpoint: endpoint, command: CommandLine.arguments,
+            workers: workers.map { .init(index: $0.index, host: $0.host, pid: $0.pid, threads: $0.threads, memoryBytes: $0.memoryBytes) }))
+    }
+
+    private struct TimingsFile: Encodable { let phases: [PhaseTiming], jobSeconds: Double }
+
+    func writeTimings() {
+        guard let jobDirectory else { return }
+        let (phases, seconds) = status.timings()
+        jobDirectory.write("timings.json", json: TimingsFile(phases: phases, jobSeconds: seconds))
+    }
+
     // MARK: Shutdown
 
     /// Tells every worker to stop and waits (up to `grace`) for their BYE.
@@ -199,6 +231,8 @@ public final class Coordinator: @unchecked Sendable {
         guard state != .stopped else { return }
         state = .stopped
         status.setState("stopped")
+        status.end()
+        writeTimings()
         broadcast(.shutdown(Shutdown(reason: reason)))
         var left = Set(workers.map(\.peer))
         let deadline = ContinuousClock.now + grace

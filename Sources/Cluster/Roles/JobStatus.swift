@@ -15,6 +15,8 @@ final class JobStatus: @unchecked Sendable {
     private var phase = "", phaseDone = 0, phaseTotal = 0, phaseStarted = ContinuousClock.now
     private var placement = ""
     private var workers: [Worker] = []
+    /// Phases that ended, in order.
+    private var history: [PhaseTiming] = []
 
     init(jobID: String) { self.jobID = jobID }
 
@@ -31,9 +33,10 @@ final class JobStatus: @unchecked Sendable {
         }
     }
 
-    /// Starts a phase of `total` pieces (0: unknown).
+    /// Starts a phase of `total` pieces (0: unknown); the current one, if any, ends.
     func begin(_ phase: String, total: Int = 0) {
         lock.withLock {
+            closePhase()
             self.phase = phase
             phaseDone = 0
             phaseTotal = total
@@ -42,6 +45,21 @@ final class JobStatus: @unchecked Sendable {
     }
 
     func advance(by pieces: Int = 1) { lock.withLock { phaseDone += pieces } }
+
+    /// Ends the current phase (at the end of the job).
+    func end() { lock.withLock { closePhase() } }
+
+    private func closePhase() {
+        guard !phase.isEmpty else { return }
+        history.append(PhaseTiming(phase: phase, seconds: Double((ContinuousClock.now - phaseStarted) / .milliseconds(1)) / 1000,
+                                   done: phaseDone, total: phaseTotal))
+        phase = ""
+    }
+
+    /// The ended phases and the job's seconds so far.
+    func timings() -> (phases: [PhaseTiming], seconds: Double) {
+        lock.withLock { (history, Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000) }
+    }
 
     /// A result came back from worker `index`, `computeSeconds` of work on it.
     func piece(from index: Int, computeSeconds: Double) {
@@ -66,4 +84,12 @@ final class JobStatus: @unchecked Sendable {
                                 })
         }
     }
+}
+
+/// One ended phase of a job, as `timings.json` lists it.
+struct PhaseTiming: Codable, Sendable {
+    var phase: String
+    var seconds: Double
+    var done: Int
+    var total: Int
 }

@@ -21,6 +21,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("worker-memory"), help: ArgumentHelp("With --workers: the memory each local worker may use (6GiB, 512MiB…). Default: this host's available memory divided by N.", valueName: "size"))
     var workerMemory: String?
 
+    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase). Default: <temporary directory>/alphaedit-job-<job id>.", valueName: "dir"))
+    var jobDir: String?
+
     @OptionGroup var curve: CurveOptions
 
     @Option(help: ArgumentHelp("BLAS and runtime threads per process (coordinator and local workers; default: all cores).", valueName: "t"))
@@ -70,6 +73,9 @@ struct ClusterOptions: ParsableArguments {
             coordinator.shutdown()
             local?.stop()
         }
+        let jobDirectory = try JobDirectory(url: jobDir.map { URL(fileURLWithPath: $0) } ?? JobDirectory.defaultURL(jobID: coordinator.jobID))
+        coordinator.jobDirectory = jobDirectory
+        log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path)")
         try coordinator.waitForWorkers(count, timeout: .seconds(workerWait))
         let executor = try ClusterExecutor(coordinator: coordinator, modelDirectory: modelDirectory, hparamsFile: hparamsFile, log: log)
         return try body(executor)
