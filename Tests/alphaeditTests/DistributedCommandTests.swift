@@ -228,5 +228,11 @@ import Testing
         // No coordinator: the worker gives up after its registration wait, with a clear line.
         let alone = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:\(try freePort())", "--registration-wait", "1", "--insecure"], timeout: .seconds(30))
         #expect(alone.status != 0 && alone.stderr.contains("silent"), "\(alone.stderr)")
+        // Heartbeat interval and liveness are the user's: 0.2 s × 2 declares the silence at 0.4 s.
+        let quick = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:\(try freePort())", "--insecure", "--heartbeat", "0.2",
+                                       "--liveness", "2"], timeout: .seconds(30))
+        #expect(quick.status != 0 && quick.stderr.contains("silent for 0.4 s"), "\(quick.stderr)")
+        let never = try CLIRunner.run(["worker", "--connect", "tcp://127.0.0.1:1", "--insecure", "--heartbeat", "0"])
+        #expect(never.status != 0 && never.stderr.contains("--heartbeat must be between"), "\(never.stderr)")
     }
 }

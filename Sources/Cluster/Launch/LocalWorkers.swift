@@ -17,7 +17,8 @@ public final class LocalWorkers {
 
     /// Starts `count` workers running `executable worker --connect endpoint --threads threads
     /// --max-memory memory`.
-    public init(count: Int, executable: URL, endpoint: String, directory: URL, threads: Int?, memory: UInt64? = nil, log: URL? = nil) throws {
+    public init(count: Int, executable: URL, endpoint: String, directory: URL, threads: Int?, memory: UInt64? = nil,
+                heartbeat: Double? = nil, liveness: Int? = nil, log: URL? = nil) throws {
         self.endpoint = endpoint
         self.directory = directory
         for i in 0..<count {
@@ -26,6 +27,8 @@ public final class LocalWorkers {
             var arguments = ["worker", "--connect", endpoint, "--name", "local-\(i)", "--quiet"]
             if let threads { arguments += ["--threads", String(threads)] }
             if let memory { arguments += ["--max-memory", String(memory)] }
+            if let heartbeat { arguments += ["--heartbeat", String(heartbeat)] }
+            if let liveness { arguments += ["--liveness", String(liveness)] }
             process.arguments = arguments
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice

@@ -50,6 +50,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("max-memory"), help: ArgumentHelp("Memory this worker may use, in bytes or with a unit (6GiB, 512MiB, 2TB); the coordinator plans the placement with it. Default: the host's available memory (MemAvailable, or a cgroup limit).", valueName: "size"))
     var maxMemory: String?
 
+    @Option(help: ArgumentHelp("Seconds between heartbeats to the coordinator (and fellow workers), sent from the links' own threads.", valueName: "s"))
+    var heartbeat: Double = 1
+
+    @Option(help: ArgumentHelp("Heartbeats the coordinator may miss before this worker gives up on it (or reconnects).", valueName: "n"))
+    var liveness: Int = 3
+
     @OptionGroup var curve: CurveOptions
 
     @Option(name: .customLong("coordinator-key"), help: ArgumentHelp("The coordinator's CURVE public key: the 40-character Z85 key or its .pub file. Needed with --key.", valueName: "key"))
@@ -74,6 +80,8 @@ struct WorkerCommand: ParsableCommand {
         if registrationWait < 1 { throw ValidationError("--registration-wait must be at least 1") }
         if (curve.key == nil) != (coordinatorKey == nil) { throw ValidationError("--key and --coordinator-key go together") }
         if let maxMemory { _ = try ByteCount(parsing: maxMemory, flag: "--max-memory") }
+        if !(heartbeat >= 0.01 && heartbeat <= 3600) { throw ValidationError("--heartbeat must be between 0.01 and 3600 seconds") }
+        if liveness < 1 { throw ValidationError("--liveness must be at least 1") }
     }
 
     func run() throws {
@@ -83,6 +91,8 @@ struct WorkerCommand: ParsableCommand {
         options.reconnects = reconnects
         options.peerEndpoint = peerEndpoint
         options.registrationTimeout = .seconds(registrationWait)
+        options.heartbeat = .milliseconds(Int((heartbeat * 1000).rounded()))
+        options.liveness = liveness
         options.security = try curve.security(coordinatorKey: coordinatorKey)
         options.insecure = curve.insecure
         options.maxMemory = try maxMemory.map { try ByteCount(parsing: $0, flag: "--max-memory").bytes }

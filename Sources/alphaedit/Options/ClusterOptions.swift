@@ -21,6 +21,12 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("worker-memory"), help: ArgumentHelp("With --workers: the memory each local worker may use (6GiB, 512MiB…). Default: this host's available memory divided by N.", valueName: "size"))
     var workerMemory: String?
 
+    @Option(help: ArgumentHelp("Seconds between heartbeats, both ways (sent from the links' own threads, so a long computation is never mistaken for death).", valueName: "s"))
+    var heartbeat: Double = 1
+
+    @Option(help: ArgumentHelp("Heartbeats a peer may miss before it is declared lost.", valueName: "n"))
+    var liveness: Int = 3
+
     @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase). Default: <temporary directory>/alphaedit-job-<job id>.", valueName: "dir"))
     var jobDir: String?
 
@@ -39,10 +45,14 @@ struct ClusterOptions: ParsableArguments {
         if let listen {
             do { try Endpoint.validate(listen) } catch { throw ValidationError("--listen \(listen): \(error)") }
         }
+        if !(heartbeat >= 0.01 && heartbeat <= 3600) { throw ValidationError("--heartbeat must be between 0.01 and 3600 seconds") }
+        if liveness < 1 { throw ValidationError("--liveness must be at least 1") }
         if workerMemory != nil && workers == nil { throw ValidationError("--worker-memory needs --workers (workers started elsewhere take --max-memory)") }
         if let workerMemory { _ = try ByteCount(parsing: workerMemory, flag: "--worker-memory") }
         if curve.key != nil && listen == nil { throw ValidationError("--key and --authorized-keys need --listen (local --workers talk over a private ipc directory)") }
     }
+
+    var heartbeatDuration: Duration { .milliseconds(Int((heartbeat * 1000).rounded())) }
 
     var isDistributed: Bool { workers != nil || listen != nil }
 
@@ -59,13 +69,16 @@ struct ClusterOptions: ParsableArguments {
         let count: Int
         if let workers {
             let directory = try LocalWorkers.makeDirectory()
-            coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log)
+            coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log,
+                                          heartbeat: heartbeatDuration, liveness: liveness)
             let memory = try workerMemory.map { try ByteCount(parsing: $0, flag: "--worker-memory").bytes } ?? HostMemory.available() / UInt64(workers)
             local = try LocalWorkers(count: workers, executable: LocalWorkers.currentExecutable, endpoint: coordinator.endpoint,
-                                     directory: directory, threads: threads, memory: memory)
+                                     directory: directory, threads: threads, memory: memory,
+                                     heartbeat: heartbeat, liveness: liveness)
             count = workers
         } else {
-            coordinator = try Coordinator(binding: listen!, log: log, security: try curve.security(), insecure: curve.insecure)
+            coordinator = try Coordinator(binding: listen!, log: log, heartbeat: heartbeatDuration, liveness: liveness,
+                                          security: try curve.security(), insecure: curve.insecure)
             count = minWorkers ?? 1
             log("listening at \(coordinator.endpoint); waiting for \(count) worker\(count == 1 ? "" : "s")")
         }
