@@ -133,6 +133,9 @@ public struct Checkpoint: Sendable {
         try file(containing: tensor).info(tensor)
     }
 
+    /// Tensor bytes read from every file of the checkpoint so far.
+    public var bytesRead: Int { files.reduce(0) { $0 + $1.bytesRead } }
+
     public func floats(_ tensor: String) throws -> [Float] {
         try file(containing: tensor).floats(tensor)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A safetensors file, memory-mapped read-only and validated when opened.
 ///
@@ -21,6 +22,11 @@ public final class SafetensorsFile: Sendable {
 
     let header: SafetensorsHeader
     let region: ByteRegion
+    private let served = Atomic<Int>(0)
+
+    /// Tensor bytes read out of the file so far (every read goes through one place), for
+    /// checking that a process reads only the tensors it needs.
+    public var bytesRead: Int { served.load(ordering: .relaxed) }
 
     /// Opens and validates the safetensors file at `url` by memory-mapping it.
     /// - Throws: `SafetensorsError` if the file cannot be opened or its header is invalid.
@@ -99,6 +105,7 @@ public final class SafetensorsFile: Sendable {
 
     /// The bytes of a tensor of this file; bounds were checked when the header was read.
     func bytes(of info: TensorInfo) -> UnsafeRawBufferPointer {
+        served.add(info.byteCount, ordering: .relaxed)
         let start = header.dataStart + info.dataOffsets.lowerBound
         return UnsafeRawBufferPointer(rebasing: region.bytes[start ..< start + info.byteCount])
     }

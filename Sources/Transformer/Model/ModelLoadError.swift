@@ -3,6 +3,8 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     case missingTensor(directory: String, tensor: String)
     case shapeMismatch(directory: String, tensor: String, expected: [Int], found: [Int])
     case notFloatingPoint(directory: String, tensor: String, dtype: String)
+    /// A stage's block range is empty or outside the model.
+    case badStage(directory: String, blocks: String, layerCount: Int)
 
     public var description: String {
         switch self {
@@ -12,6 +14,8 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
             return "\(directory): tensor \"\(tensor)\" has shape \(found), expected \(expected) from config.json"
         case .notFloatingPoint(let directory, let tensor, let dtype):
             return "\(directory): tensor \"\(tensor)\" has dtype \(dtype); weights must be F32, F16, BF16 or F64"
+        case .badStage(let directory, let blocks, let layerCount):
+            return "\(directory): blocks \(blocks) are not a non-empty range of the model's \(layerCount) blocks"
         }
     }
 }

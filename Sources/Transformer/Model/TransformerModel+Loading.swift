@@ -16,6 +16,14 @@ extension TransformerModel {
         let family = config.modelType.family
         var weights = family.skeleton(config)
         let bindings = family.bindings(config)
+        try bind(bindings, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
+        return TransformerModel(config: config, weights: weights, bindings: bindings)
+    }
+
+    /// Reads `bindings` from the checkpoint into `weights`, checking each tensor's presence,
+    /// shape and dtype; nothing else is read.
+    static func bind(_ bindings: [ParameterBinding], of family: any ModelFamily.Type, from checkpoint: Checkpoint,
+                     into weights: inout ModelWeights, directoryName: String) throws {
         // canonical name -> name in the file
         var available: [String: String] = [:]
         for name in checkpoint.tensorNames {
@@ -37,7 +45,6 @@ extension TransformerModel {
             weights[keyPath: binding.path] = Matrix(rows: current.rows, cols: current.cols,
                                                     elements: try checkpoint.floats(stored))
         }
-        return TransformerModel(config: config, weights: weights, bindings: bindings)
     }
 
     /// A model with freshly initialised weights: N(0, std²) matrices (GPT-2's scheme: the

@@ -1,0 +1,86 @@
+import Foundation
+import Linalg
+
+/// The weights of a run of consecutive decoder blocks, for a process that holds only part of a
+/// model (layer-sharded placement): blocks `blocks`, plus the token and position embeddings when
+/// it holds block 0, plus the final norm and LM head (and, with tied embeddings, the token
+/// embedding the head reads) when it holds the last block. Every other tensor of `weights` is
+/// empty (0 × 0) and is never read from the checkpoint.
+public struct ModelStage: Sendable {
+    public let config: ModelConfig
+    public let blocks: Range<Int>
+    public var weights: ModelWeights
+    /// The parameters this stage holds, as bound from the checkpoint.
+    public let bindings: [ParameterBinding]
+
+    public var holdsEmbedding: Bool { blocks.lowerBound == 0 }
+    public var holdsHead: Bool { blocks.upperBound == config.layerCount }
+
+    /// Reads only the stage's tensors (the index's `weight_map` and each shard's header tell
+    /// where they are; the files are memory-mapped, so other tensors' bytes are never touched).
+    /// - Throws: `ModelLoadError` naming the tensor, or `ModelLoadError.badStage` for a range
+    ///   outside the model.
+    public static func load(config: ModelConfig, checkpoint: Checkpoint, blocks: Range<Int>, directoryName: String) throws -> ModelStage {
+        guard !blocks.isEmpty, blocks.lowerBound >= 0, blocks.upperBound <= config.layerCount else {
+            throw ModelLoadError.badStage(directory: directoryName, blocks: "\(blocks.lowerBound)..<\(blocks.upperBound)", layerCount: config.layerCount)
+        }
+        let family = config.modelType.family
+        let all = family.bindings(config)
+        let first = blocks.lowerBound == 0, last = blocks.upperBound == config.layerCount
+        let held = all.filter { binding in
+            if let block = binding.block { return blocks.contains(block) }
+            if binding.path == \ModelWeights.tokenEmbedding { return first || (last && config.tiesWordEmbeddings) }
+            if binding.name.contains("wpe") { return first }
+            return last   // final norm, LM head
+        }
+        var weights = family.skeleton(config).emptied(keeping: blocks, embedding: first || (last && config.tiesWordEmbeddings),
+                                                      positions: first, head: last)
+        try TransformerModel.bind(held, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
+        return ModelStage(config: config, blocks: blocks, weights: weights, bindings: held)
+    }
+}
+
+extension ParameterBinding {
+    /// The decoder block of this parameter (`….h.3.…`, `….layers.3.…`), nil for the embeddings,
+    /// the final norm and the head.
+    public var block: Int? {
+        for marker in [".h.", ".layers."] {
+            guard let range = name.range(of: marker) else { continue }
+            let digits = name[range.upperBound...].prefix { $0.isNumber }
+            if let block = Int(digits) { return block }
+        }
+        return nil
+    }
+}
+
+extension ModelWeights {
+    /// The same weights with every tensor the stage does not hold replaced by an empty matrix.
+    func emptied(keeping blocks: Range<Int>, embedding: Bool, positions: Bool, head: Bool) -> ModelWeights {
+        let empty = Matrix<Float>(rows: 0, cols: 0)
+        func strip(_ linear: Linear) -> Linear {
+            var l = linear
+            l.weight = empty
+            l.bias = l.bias.map { _ in empty }
+            return l
+        }
+        func strip(_ norm: NormWeights) -> NormWeights { NormWeights(weight: empty, bias: norm.bias.map { _ in empty }) }
+        var copy = self
+        if !embedding { copy.tokenEmbedding = empty }
+        if !positions { copy.positionEmbedding = copy.positionEmbedding.map { _ in empty } }
+        if !head {
+            copy.finalNorm = strip(copy.finalNorm)
+            copy.lmHead = copy.lmHead.map(strip)
+        }
+        for i in copy.blocks.indices where !blocks.contains(i) {
+            var b = copy.blocks[i]
+            b.norm1 = strip(b.norm1)
+            b.norm2 = b.norm2.map(strip)
+            b.attention = AttentionWeights(fusedQKV: b.attention.fusedQKV.map(strip), query: b.attention.query.map(strip),
+                                           key: b.attention.key.map(strip), value: b.attention.value.map(strip),
+                                           output: strip(b.attention.output))
+            b.mlp = MLPWeights(up: strip(b.mlp.up), gate: b.mlp.gate.map(strip), down: strip(b.mlp.down))
+            copy.blocks[i] = b
+        }
+        return copy
+    }
+}
