@@ -41,3 +41,29 @@ import Testing
         #expect(result.stderr.contains(message), "\(result.stderr)")
     }
 }
+
+/// A layer-sharded worker's load, from the command line: `inspect --load-blocks` reads only the
+/// stage's tensors, and the process's peak resident memory stays below a process that loads the
+/// whole model by at least half of the bytes it left out.
+@Suite struct StageLoadCommandTests {
+    let model = CLIRunner.repositoryRoot.appendingPathComponent("Models/knowledge-gpt2").path
+
+    func stage(_ blocks: String) throws -> [String: Any] {
+        let result = try CLIRunner.run(["inspect", "--model", model, "--json", "--no-tensors", "--load-blocks", blocks])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        return report["stage"] as! [String: Any]
+    }
+
+    @Test func aStageReadsOnlyItsBlocksAndStaysSmallerThanTheWholeModel() throws {
+        let part = try stage("2-3"), whole = try stage("all")
+        // Blocks 2 and 3 of the shipped model: 2 × 789,760 float32 parameters.
+        #expect(part["bytes_read"] as? Int == 2 * 789_760 * 4)
+        #expect(whole["bytes_read"] as? Int == 7_399_936 * 4)
+        let partPeak = try #require(part["peak_rss_bytes"] as? Int), wholePeak = try #require(whole["peak_rss_bytes"] as? Int)
+        let leftOut = (7_399_936 - 2 * 789_760) * 4
+        #expect(partPeak + leftOut / 2 < wholePeak, "peak RSS \(partPeak) for blocks 2-3, \(wholePeak) for the whole model")
+        let bad = try CLIRunner.run(["inspect", "--model", model, "--load-blocks", "3-9"])
+        #expect(bad.status != 0 && bad.stderr.contains("are not a non-empty range of the model's 8 blocks"), "\(bad.stderr)")
+    }
+}

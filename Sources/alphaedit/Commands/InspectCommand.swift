@@ -24,6 +24,17 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .customLong("no-tensors"), help: "Leave out the tensor table.")
     var noTensors = false
 
+    @Option(name: .customLong("load-blocks"), help: ArgumentHelp("Load only blocks A-B (inclusive; `all` for every block) as a layer-sharded worker would, and report the tensor bytes read and the process's peak resident memory.", valueName: "A-B"))
+    var loadBlocks: String?
+
+    struct StageRow: Encodable {
+        let first_block: Int
+        let last_block: Int
+        let tensors: Int
+        let bytes_read: Int
+        let peak_rss_bytes: Int?
+    }
+
     struct TensorRow: Encodable {
         let name: String
         let dtype: String
@@ -47,6 +58,7 @@ struct InspectCommand: ParsableCommand {
         let bytes: Int
         let shards: Int
         let tensors: [TensorRow]?
+        var stage: StageRow?
     }
 
     func run() throws {
@@ -64,7 +76,7 @@ struct InspectCommand: ParsableCommand {
             parameters += count
             bytes += count * info.dtype.byteSize
         }
-        let report = Report(
+        var report = Report(
             model_type: config.modelType.rawValue, layers: config.layerCount, hidden_size: config.hiddenSize,
             intermediate_size: config.intermediateSize, heads: config.headCount,
             kv_heads: config.keyValueHeadCount, head_dim: config.headDimension,
@@ -72,11 +84,36 @@ struct InspectCommand: ParsableCommand {
             tied_embeddings: config.tiesWordEmbeddings, dtypes: dtypes, parameters: parameters,
             config_parameters: config.parameterCount, bytes: bytes, shards: checkpoint.files.count,
             tensors: noTensors ? nil : rows)
+        if let loadBlocks {
+            let blocks: Range<Int>
+            if loadBlocks == "all" {
+                blocks = 0..<config.layerCount
+            } else {
+                let parts = loadBlocks.split(separator: "-").map { Int($0) }
+                guard (1...2).contains(parts.count), let low = parts.first ?? nil, let high = parts.last ?? nil, low <= high else {
+                    throw ValidationError("--load-blocks \(loadBlocks): give A-B (inclusive block numbers) or all")
+                }
+                blocks = low..<(high + 1)
+            }
+            let fresh = try Checkpoint(directory: model.modelURL)
+            let stage = try ModelStage.load(config: config, checkpoint: fresh, blocks: blocks, directoryName: model.model)
+            report.stage = StageRow(first_block: blocks.lowerBound, last_block: blocks.upperBound - 1, tensors: stage.bindings.count,
+                                    bytes_read: fresh.bytesRead, peak_rss_bytes: Self.peakResidentBytes())
+        }
         if json {
             try JSONOutput.print(report)
         } else {
             printText(report, config: config)
         }
+    }
+
+    /// VmHWM of /proc/self/status: the most resident memory this process has had.
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        return nil
     }
 
     private func printText(_ r: Report, config: ModelConfig) {
@@ -92,6 +129,10 @@ struct InspectCommand: ParsableCommand {
         let dtypeList = r.dtypes.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         print("dtype        \(dtypeList)\(config.declaredDType.map { "  (config: \($0))" } ?? "")")
         print("parameters   \(Self.grouped(r.parameters))  (\(Self.megabytes(r.bytes)) in \(r.shards) file\(r.shards == 1 ? "" : "s"))")
+        if let stage = r.stage {
+            print("stage        blocks \(stage.first_block)-\(stage.last_block): \(stage.tensors) tensors, \(Self.megabytes(stage.bytes_read)) read"
+                  + (stage.peak_rss_bytes.map { ", peak resident memory \(Self.megabytes($0))" } ?? ""))
+        }
         guard let tensors = r.tensors else { return }
         print("")
         let width = tensors.map(\.name.count).max() ?? 0
