@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: C libraries, wrapped once
@@ -47,7 +48,8 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Transformer", "Editing", "Linalg"], swiftSettings: numericSettings),
         // The distributed mode: messages, transport, coordinator and worker. The only importer of
         // CZeroMQ and CAlphaEditProto.
-        .target(name: "Cluster", dependencies: ["CZeroMQ", "CAlphaEditProto", "Editing", "Evaluation", "Transformer", "Linalg"]),
+        .target(name: "Cluster", dependencies: ["CZeroMQ", "CAlphaEditProto", "Editing", "Evaluation", "Transformer", "Linalg",
+                                                .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Command-line tools
         .executableTarget(

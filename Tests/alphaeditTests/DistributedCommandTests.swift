@@ -199,6 +199,9 @@ import Testing
         #expect(tooSmall.status != 0 && tooSmall.stderr.contains("no placement of the 4-block model fits"), "\(tooSmall.stderr)")
         let enough = try stats("200MiB")
         #expect(enough.status == 0 && enough.stderr.contains("plan: replicated over 2 workers"), "\(enough.stderr)")
+        // Log lines carry the role and the job id (swift-log metadata).
+        let job8 = enough.stderr.components(separatedBy: "[coordinator job=").dropFirst().first?.prefix(8) ?? ""
+        #expect(job8.count == 8 && enough.stderr.contains("job \(job8)"), "\(enough.stderr)")
         // The job directory: the plan, the job and its workers, seconds per phase.
         let job = work.appendingPathComponent("job-200MiB")
         let plan = try String(contentsOf: job.appendingPathComponent("plan.txt"), encoding: .utf8)

@@ -33,6 +33,8 @@ public final class Worker {
         public var security: ClusterSecurity?
         /// Plain text over tcp (a network you trust).
         public var insecure = false
+        /// Called when the coordinator admits this worker: the job id and this worker's index.
+        public var joined: (@Sendable (_ jobID: String, _ index: Int) -> Void)?
         /// The memory this worker may use (`--max-memory`), announced in REGISTER for the shard
         /// plan; default: the host's available memory.
         public var maxMemory: UInt64?
@@ -134,6 +136,7 @@ public final class Worker {
             link.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
             mesh.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
             workerIndex = Int(welcome.workerIndex)
+            options.joined?(message.header.jobID, workerIndex)
             log("registered as worker \(welcome.workerIndex) of job \(message.header.jobID)")
             state = .idle
         case (_, .shutdown(let shutdown)):

@@ -96,9 +96,12 @@ struct WorkerCommand: ParsableCommand {
         options.security = try curve.security(coordinatorKey: coordinatorKey)
         options.insecure = curve.insecure
         options.maxMemory = try maxMemory.map { try ByteCount(parsing: $0, flag: "--max-memory").bytes }
-        let worker = try Worker(options: options) { line in
-            if !quiet { FileHandle.standardError.write(Data("[worker \(label)] \(line)\n".utf8)) }
+        let clusterLog = ClusterLog(role: "worker", name: label, quiet: quiet)
+        options.joined = { job, index in
+            clusterLog.set("job", String(job.prefix(8)))
+            clusterLog.set("index", String(index))
         }
+        let worker = try Worker(options: options, log: clusterLog.line)
         try worker.run()
     }
 }

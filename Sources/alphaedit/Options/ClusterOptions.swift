@@ -61,9 +61,8 @@ struct ClusterOptions: ParsableArguments {
     func withExecutor<R>(modelDirectory: URL, hparamsFile: URL, quiet: Bool, _ body: (any EditExecutor) throws -> R) throws -> R {
         if let threads { Linalg.setThreadCount(threads) }
         guard isDistributed else { return try body(LocalExecutor()) }
-        let log: @Sendable (String) -> Void = { line in
-            if !quiet { FileHandle.standardError.write(Data("    [cluster] \(line)\n".utf8)) }
-        }
+        let clusterLog = ClusterLog(role: "coordinator", quiet: quiet)
+        let log = clusterLog.line
         var local: LocalWorkers?
         let coordinator: Coordinator
         let count: Int
@@ -86,6 +85,7 @@ struct ClusterOptions: ParsableArguments {
             coordinator.shutdown()
             local?.stop()
         }
+        clusterLog.set("job", String(coordinator.jobID.prefix(8)))
         let jobDirectory = try JobDirectory(url: jobDir.map { URL(fileURLWithPath: $0) } ?? JobDirectory.defaultURL(jobID: coordinator.jobID))
         coordinator.jobDirectory = jobDirectory
         log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path)")
