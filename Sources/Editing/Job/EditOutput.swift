@@ -41,11 +41,7 @@ public struct EditOutput: Sendable {
         try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         do {
             try writeContents(into: staging, state: state, hparams: hparams, records: records)
-            if fm.fileExists(atPath: destination.path) {
-                guard overwrite else { throw EditJobError.outputExists(path: destination.path) }
-                try fm.removeItem(at: destination)
-            }
-            try fm.moveItem(at: staging, to: destination)
+            try OutputDirectory.install(staging: staging, at: destination, overwrite: overwrite)
         } catch {
             try? fm.removeItem(at: staging)
             throw error

@@ -121,11 +121,7 @@ public struct RevertJob: Sendable {
                 if fm.fileExists(atPath: source.path) { try fm.copyItem(at: source, to: staging.appendingPathComponent(file)) }
             }
             try writer.write(to: staging)
-            if fm.fileExists(atPath: outputDirectory.path) {
-                guard overwrite else { throw EditJobError.outputExists(path: outputDirectory.path) }
-                try fm.removeItem(at: outputDirectory)
-            }
-            try fm.moveItem(at: staging, to: outputDirectory)
+            try OutputDirectory.install(staging: staging, at: outputDirectory, overwrite: overwrite)
         } catch {
             try? fm.removeItem(at: staging)
             throw error
