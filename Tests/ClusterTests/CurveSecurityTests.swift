@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 @testable import Cluster
-@testable import Editing
 
 /// CURVE: key files, authorised keys, the ZAP handler's decisions, and a coordinator that lets
 /// in only authorised workers while strangers (an unknown key, plain text, a wrong server key)
-/// cannot register or deliver anything.
+/// cannot register or deliver anything. (A whole job with strangers knocking, giving the
+/// single-process bytes: DistributedCommandTests; a same-bytes job over CURVE: SameBytesTests.)
 @Suite(.serialized) struct CurveSecurityTests {
     static func temporary() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-curve-\(UUID().uuidString.prefix(8))")
@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    @Test func strangersCannotRegisterOrBeAnsweredAndTheAuthorisedWorkerRuns() throws {
+    @Test func strangersCannotRegisterOrBeAnsweredWhileTheAuthorisedWorkerIsServed() throws {
         let cluster = try TestCluster(workers: 1, link: .tcpCurve)
         defer { cluster.stop() }
         let endpoint = cluster.coordinator.endpoint
@@ -131,14 +131,11 @@ import Testing
         #expect(cluster.coordinator.workers.count == 1)
         #expect(cluster.coordinator.refusedConnections >= 1)
         #expect(cluster.lines.all.contains { $0.contains("refused a connection") && $0.contains(unknown.publicKey) })
-        // The authorised worker still serves a job: the same bytes as one process.
-        let oracle = ClusterOracle("alphaedit-oracle")
-        let work = try SameBytesTests.work("curve")
-        let localWork = try SameBytesTests.work("curve-local")
-        defer { try? FileManager.default.removeItem(at: work); try? FileManager.default.removeItem(at: localWork) }
-        let executor = try cluster.executor(oracle)
-        let distributed = try SameBytesTests().edit(oracle, in: work) { executor }
-        let local = try SameBytesTests().edit(oracle, in: localWork) { LocalExecutor() }
-        try expectSameTree(local.output, distributed.output, "edit with strangers knocking")
+        // The authorised worker is still there and answering (the whole job with strangers knocking
+        // is run from the command line: DistributedCommandTests).
+        let operatorKey = try #require(cluster.workerKeys["w0"])
+        let report = try StatusClient.query(endpoint: endpoint, security: ClusterSecurity(keys: operatorKey, authorized: AuthorizedKeys(keys: [:], source: "-"),
+                                                                                            coordinatorKey: coordinatorKey ?? ""), insecure: false)
+        #expect(report.workers.count == 1)
     }
 }

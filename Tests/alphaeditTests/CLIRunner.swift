@@ -31,8 +31,12 @@ enum CLIRunner {
 
     /// Runs `alphaedit arguments…` in `directory` (default: a fresh temporary directory).
     /// A run still going after `timeout` is ended (SIGKILL) and reported with status -1.
-    static func run(_ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600)) throws -> Result {
+    static func run(_ arguments: [String], in directory: URL? = nil, timeout: Duration = .seconds(600),
+                    environment: [String: String] = [:]) throws -> Result {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? FileManager.default.temporaryDirectory

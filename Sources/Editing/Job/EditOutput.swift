@@ -41,6 +41,7 @@ public struct EditOutput: Sendable {
         try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         do {
             try writeContents(into: staging, state: state, hparams: hparams, records: records)
+            FaultPoint.hit("output.before-install")
             try OutputDirectory.install(staging: staging, at: destination, overwrite: overwrite)
         } catch {
             try? fm.removeItem(at: staging)
@@ -54,6 +55,7 @@ public struct EditOutput: Sendable {
             let source = sourceDirectory.appendingPathComponent(name)
             if fm.fileExists(atPath: source.path) { try fm.copyItem(at: source, to: directory.appendingPathComponent(name)) }
         }
+        FaultPoint.hit("output.writing")
         // Checkpoint: every tensor copied in its dtype and shard, the edited weights replaced.
         var writer = try CheckpointWriter(copying: checkpoint)
         var metadata = writer.metadata

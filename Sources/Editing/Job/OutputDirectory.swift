@@ -23,6 +23,7 @@ enum OutputDirectory {
         }
         guard overwrite else { throw EditJobError.outputExists(path: destination.path) }
         if useExchange, exchange(staging.path, destination.path) {
+            FaultPoint.hit("output.after-exchange")
             try? fm.removeItem(at: staging)   // now the previous output
             return
         }
