@@ -41,7 +41,6 @@ public struct EditOutput: Sendable {
         try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         do {
             try writeContents(into: staging, state: state, hparams: hparams, records: records)
-            FaultPoint.hit("output.before-install")
             try OutputDirectory.install(staging: staging, at: destination, overwrite: overwrite)
         } catch {
             try? fm.removeItem(at: staging)
