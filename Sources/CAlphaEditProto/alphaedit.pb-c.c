@@ -1087,6 +1087,96 @@ void   alphaedit__v1__error__free_unpacked
   assert(message->base.descriptor == &alphaedit__v1__error__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   alphaedit__v1__stage_pass__init
+                     (Alphaedit__V1__StagePass         *message)
+{
+  static const Alphaedit__V1__StagePass init_value = ALPHAEDIT__V1__STAGE_PASS__INIT;
+  *message = init_value;
+}
+size_t alphaedit__v1__stage_pass__get_packed_size
+                     (const Alphaedit__V1__StagePass *message)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_pass__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t alphaedit__v1__stage_pass__pack
+                     (const Alphaedit__V1__StagePass *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_pass__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t alphaedit__v1__stage_pass__pack_to_buffer
+                     (const Alphaedit__V1__StagePass *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_pass__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Alphaedit__V1__StagePass *
+       alphaedit__v1__stage_pass__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Alphaedit__V1__StagePass *)
+     protobuf_c_message_unpack (&alphaedit__v1__stage_pass__descriptor,
+                                allocator, len, data);
+}
+void   alphaedit__v1__stage_pass__free_unpacked
+                     (Alphaedit__V1__StagePass *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &alphaedit__v1__stage_pass__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   alphaedit__v1__stage_result__init
+                     (Alphaedit__V1__StageResult         *message)
+{
+  static const Alphaedit__V1__StageResult init_value = ALPHAEDIT__V1__STAGE_RESULT__INIT;
+  *message = init_value;
+}
+size_t alphaedit__v1__stage_result__get_packed_size
+                     (const Alphaedit__V1__StageResult *message)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t alphaedit__v1__stage_result__pack
+                     (const Alphaedit__V1__StageResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t alphaedit__v1__stage_result__pack_to_buffer
+                     (const Alphaedit__V1__StageResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &alphaedit__v1__stage_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Alphaedit__V1__StageResult *
+       alphaedit__v1__stage_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Alphaedit__V1__StageResult *)
+     protobuf_c_message_unpack (&alphaedit__v1__stage_result__descriptor,
+                                allocator, len, data);
+}
+void   alphaedit__v1__stage_result__free_unpacked
+                     (Alphaedit__V1__StageResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &alphaedit__v1__stage_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   alphaedit__v1__shutdown__init
                      (Alphaedit__V1__Shutdown         *message)
 {
@@ -1441,7 +1531,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__tensor_descriptor__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__tensor_descriptor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors[34] =
+static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors[36] =
 {
   {
     "protocol_version",
@@ -1851,6 +1941,30 @@ static const ProtobufCFieldDescriptor alphaedit__v1__envelope__field_descriptors
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_pass",
+    40,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Alphaedit__V1__Envelope, body_case),
+    offsetof(Alphaedit__V1__Envelope, stage_pass),
+    &alphaedit__v1__stage_pass__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage_result",
+    41,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Alphaedit__V1__Envelope, body_case),
+    offsetof(Alphaedit__V1__Envelope, stage_result),
+    &alphaedit__v1__stage_result__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
   23,   /* field[23] = apply_delta */
@@ -1878,6 +1992,8 @@ static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
   9,   /* field[9] = register */
   3,   /* field[3] = sequence */
   29,   /* field[29] = shutdown */
+  34,   /* field[34] = stage_pass */
+  35,   /* field[35] = stage_result */
   14,   /* field[14] = statistics_part */
   15,   /* field[15] = statistics_reduced */
   13,   /* field[13] = statistics_work */
@@ -1888,10 +2004,11 @@ static const unsigned alphaedit__v1__envelope__field_indices_by_name[] = {
   5,   /* field[5] = tensors */
   10,   /* field[10] = welcome */
 };
-static const ProtobufCIntRange alphaedit__v1__envelope__number_ranges[1 + 1] =
+static const ProtobufCIntRange alphaedit__v1__envelope__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 34 }
+  { 40, 34 },
+  { 0, 36 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__envelope__descriptor =
 {
@@ -1901,10 +2018,10 @@ const ProtobufCMessageDescriptor alphaedit__v1__envelope__descriptor =
   "Alphaedit__V1__Envelope",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__Envelope),
-  34,
+  36,
   alphaedit__v1__envelope__field_descriptors,
   alphaedit__v1__envelope__field_indices_by_name,
-  1,  alphaedit__v1__envelope__number_ranges,
+  2,  alphaedit__v1__envelope__number_ranges,
   (ProtobufCMessageInit) alphaedit__v1__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -2127,7 +2244,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__welcome__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__welcome__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[14] =
+static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[16] =
 {
   {
     "model_directory",
@@ -2297,6 +2414,30 @@ static const ProtobufCFieldDescriptor alphaedit__v1__plan__field_descriptors[14]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stage_first",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Alphaedit__V1__Plan, n_stage_first),
+    offsetof(Alphaedit__V1__Plan, stage_first),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage_end",
+    16,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Alphaedit__V1__Plan, n_stage_end),
+    offsetof(Alphaedit__V1__Plan, stage_end),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__plan__field_indices_by_name[] = {
   2,   /* field[2] = algorithm */
@@ -2312,12 +2453,14 @@ static const unsigned alphaedit__v1__plan__field_indices_by_name[] = {
   13,   /* field[13] = peer_public_keys */
   10,   /* field[10] = requests_json */
   4,   /* field[4] = sample_count */
+  15,   /* field[15] = stage_end */
+  14,   /* field[14] = stage_first */
   9,   /* field[9] = threads */
 };
 static const ProtobufCIntRange alphaedit__v1__plan__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__plan__descriptor =
 {
@@ -2327,7 +2470,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__plan__descriptor =
   "Alphaedit__V1__Plan",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__Plan),
-  14,
+  16,
   alphaedit__v1__plan__field_descriptors,
   alphaedit__v1__plan__field_indices_by_name,
   1,  alphaedit__v1__plan__number_ranges,
@@ -3572,6 +3715,235 @@ const ProtobufCMessageDescriptor alphaedit__v1__error__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCEnumValue alphaedit__v1__stage_pass__op__enum_values_by_number[6] =
+{
+  { "OP_UNSPECIFIED", "ALPHAEDIT__V1__STAGE_PASS__OP__OP_UNSPECIFIED", 0 },
+  { "FORWARD", "ALPHAEDIT__V1__STAGE_PASS__OP__FORWARD", 1 },
+  { "BACKWARD", "ALPHAEDIT__V1__STAGE_PASS__OP__BACKWARD", 2 },
+  { "GENERATE", "ALPHAEDIT__V1__STAGE_PASS__OP__GENERATE", 3 },
+  { "RELEASE", "ALPHAEDIT__V1__STAGE_PASS__OP__RELEASE", 4 },
+  { "STATISTICS", "ALPHAEDIT__V1__STAGE_PASS__OP__STATISTICS", 5 },
+};
+static const ProtobufCIntRange alphaedit__v1__stage_pass__op__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex alphaedit__v1__stage_pass__op__enum_values_by_name[6] =
+{
+  { "BACKWARD", 2 },
+  { "FORWARD", 1 },
+  { "GENERATE", 3 },
+  { "OP_UNSPECIFIED", 0 },
+  { "RELEASE", 4 },
+  { "STATISTICS", 5 },
+};
+const ProtobufCEnumDescriptor alphaedit__v1__stage_pass__op__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.StagePass.Op",
+  "Op",
+  "Alphaedit__V1__StagePass__Op",
+  "alphaedit.v1",
+  6,
+  alphaedit__v1__stage_pass__op__enum_values_by_number,
+  6,
+  alphaedit__v1__stage_pass__op__enum_values_by_name,
+  1,
+  alphaedit__v1__stage_pass__op__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor alphaedit__v1__stage_pass__field_descriptors[10] =
+{
+  {
+    "pass",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, pass),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "op",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, op),
+    &alphaedit__v1__stage_pass__op__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_block",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, from_block),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stop_after_block",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_SINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, stop_after_block),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep_tape",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, keep_tape),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "spec_json",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, spec_json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "capacity",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, capacity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, chunk),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_ends",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, chunk_ends),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_samples",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StagePass, chunk_samples),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned alphaedit__v1__stage_pass__field_indices_by_name[] = {
+  6,   /* field[6] = capacity */
+  7,   /* field[7] = chunk */
+  8,   /* field[8] = chunk_ends */
+  9,   /* field[9] = chunk_samples */
+  2,   /* field[2] = from_block */
+  4,   /* field[4] = keep_tape */
+  1,   /* field[1] = op */
+  0,   /* field[0] = pass */
+  5,   /* field[5] = spec_json */
+  3,   /* field[3] = stop_after_block */
+};
+static const ProtobufCIntRange alphaedit__v1__stage_pass__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor alphaedit__v1__stage_pass__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.StagePass",
+  "StagePass",
+  "Alphaedit__V1__StagePass",
+  "alphaedit.v1",
+  sizeof(Alphaedit__V1__StagePass),
+  10,
+  alphaedit__v1__stage_pass__field_descriptors,
+  alphaedit__v1__stage_pass__field_indices_by_name,
+  1,  alphaedit__v1__stage_pass__number_ranges,
+  (ProtobufCMessageInit) alphaedit__v1__stage_pass__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor alphaedit__v1__stage_result__field_descriptors[1] =
+{
+  {
+    "pass",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__StageResult, pass),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned alphaedit__v1__stage_result__field_indices_by_name[] = {
+  0,   /* field[0] = pass */
+};
+static const ProtobufCIntRange alphaedit__v1__stage_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor alphaedit__v1__stage_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "alphaedit.v1.StageResult",
+  "StageResult",
+  "Alphaedit__V1__StageResult",
+  "alphaedit.v1",
+  sizeof(Alphaedit__V1__StageResult),
+  1,
+  alphaedit__v1__stage_result__field_descriptors,
+  alphaedit__v1__stage_result__field_indices_by_name,
+  1,  alphaedit__v1__stage_result__number_ranges,
+  (ProtobufCMessageInit) alphaedit__v1__stage_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor alphaedit__v1__shutdown__field_descriptors[1] =
 {
   {
@@ -3904,7 +4276,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__worker_status__descriptor =
   (ProtobufCMessageInit) alphaedit__v1__worker_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[26] =
+static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[28] =
 {
   { "KIND_UNSPECIFIED", "ALPHAEDIT__V1__KIND__KIND_UNSPECIFIED", 0 },
   { "REGISTER", "ALPHAEDIT__V1__KIND__REGISTER", 1 },
@@ -3932,11 +4304,13 @@ static const ProtobufCEnumValue alphaedit__v1__kind__enum_values_by_number[26] =
   { "CHUNK_DONE", "ALPHAEDIT__V1__KIND__CHUNK_DONE", 23 },
   { "STATUS_REQUEST", "ALPHAEDIT__V1__KIND__STATUS_REQUEST", 24 },
   { "STATUS_REPORT", "ALPHAEDIT__V1__KIND__STATUS_REPORT", 25 },
+  { "STAGE_PASS", "ALPHAEDIT__V1__KIND__STAGE_PASS", 32 },
+  { "STAGE_RESULT", "ALPHAEDIT__V1__KIND__STAGE_RESULT", 33 },
 };
 static const ProtobufCIntRange alphaedit__v1__kind__value_ranges[] = {
-{0, 0},{0, 26}
+{0, 0},{32, 26},{0, 28}
 };
-static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[26] =
+static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[28] =
 {
   { "APPLY_DELTA", 15 },
   { "BATCH_END", 17 },
@@ -3956,6 +4330,8 @@ static const ProtobufCEnumValueIndex alphaedit__v1__kind__enum_values_by_name[26
   { "READY", 4 },
   { "REGISTER", 1 },
   { "SHUTDOWN", 21 },
+  { "STAGE_PASS", 26 },
+  { "STAGE_RESULT", 27 },
   { "STATISTICS_PART", 6 },
   { "STATISTICS_REDUCED", 7 },
   { "STATISTICS_WORK", 5 },
@@ -3972,11 +4348,11 @@ const ProtobufCEnumDescriptor alphaedit__v1__kind__descriptor =
   "Kind",
   "Alphaedit__V1__Kind",
   "alphaedit.v1",
-  26,
+  28,
   alphaedit__v1__kind__enum_values_by_number,
-  26,
+  28,
   alphaedit__v1__kind__enum_values_by_name,
-  1,
+  2,
   alphaedit__v1__kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -16,7 +16,7 @@ import Testing
         let oracle = try OracleFixture(name)
         let requests = Array(try oracle.requests()[(3 * b)..<(3 * b + 3)])
         let editor = BatchEditor(tokenizer: try oracle.tokenizer(), hparams: try oracle.hparams())
-        let (results, z) = editor.targets(requests, model: try oracle.model(beforeBatch: b), templates: try oracle.templates())
+        let (results, z) = try editor.targets(requests, model: try oracle.model(beforeBatch: b), templates: try oracle.templates())
         let reference = try oracle.matrix("b\(b).z")
         for r in 0..<requests.count {
             let error = relativeError(oracle.column(z, r), oracle.column(reference, r))
@@ -59,7 +59,7 @@ import Testing
         // keys recomputed after the batch (what the cache accumulates)
         let extractor = KeyExtractor(model: model, tokenizer: try oracle.tokenizer(), factToken: hparams.factToken)
         for layer in oracle.layers {
-            let keys = extractor.keys(requests: requests, layer: layer, templates: state.templates)
+            let keys = try extractor.keys(requests: requests, layer: layer, templates: state.templates)
             let error = keys.relativeError(to: try oracle.matrix("b\(b).L\(layer).keys_post"))
             #expect(error < Self.tolerance, "\(name) b\(b).L\(layer).keys_post: relative error \(error)")
         }

@@ -73,7 +73,7 @@ import Transformer
                 // Only where the joint tokenisation is the concatenation (else the two define different inputs).
                 let joint = tokenizer.encode(prefix + " " + target)
                 guard joint == tokenizer.encode(prefix) + scorer.targetIDs(" " + target) else { continue }
-                let reference = scorer.score([(prompt: prefix, target: " " + target)])[0].meanNLL
+                let reference = try scorer.score([(prompt: prefix, target: " " + target)])[0].meanNLL
                 #expect(abs(ours - reference) < 1e-4 * max(1, abs(reference)), "\(prefix) |\(target)")
                 compared += 1
             }

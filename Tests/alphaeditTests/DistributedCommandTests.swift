@@ -43,6 +43,46 @@ import Testing
         try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("two"), "edit --workers 2")
     }
 
+    /// Layer-sharded placement, forced by the workers' memory: 2 and 3 stages (GPT-2, AlphaEdit,
+    /// templates sampled through the pipeline), and 2 stages of a Llama model (rotary positions,
+    /// gated MLP, untied head) with MEMIT, each against one process.
+    @Test func layerShardedEditsGiveTheSingleProcessBytes() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        for (name, workers, stages) in [("sharded2", "2", "0-1,2-3"), ("sharded3", "3", "0-1,2,3")] {
+            let job = work.appendingPathComponent("job-\(name)")
+            let run = try CLIRunner.run(try editArguments(work, name) + ["--workers", workers, "--threads", "1", "--worker-memory", "20MiB",
+                                                                        "--job-dir", job.path], timeout: .seconds(300))
+            #expect(run.status == 0, "\(run.stderr)")
+            let plan = (try? String(contentsOf: job.appendingPathComponent("plan.txt"), encoding: .utf8)) ?? ""
+            let ranges = plan.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.split(separator: " ").first.map { Int($0) != nil } == true }
+                .map { String($0.split(separator: " ")[1]) }
+            #expect(plan.contains("plan: layer-sharded over \(workers) workers") && ranges.joined(separator: ",") == stages, "\(plan)")
+            try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "edit, layer-sharded over \(workers)")
+        }
+
+        let llama = CLIRunner.fixture("alphaedit-oracle-llama")
+        var hparams = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: llama + "/hparams.json"))) as! [String: Any]
+        hparams["mom2_n_samples"] = 200
+        let hparamsFile = work.appendingPathComponent("llama-hparams.json")
+        try JSONSerialization.data(withJSONObject: hparams, options: [.sortedKeys]).write(to: hparamsFile)
+        let requests = work.appendingPathComponent("llama-requests.json")
+        try Data(#"[{"case_id": 0, "prompt": "The capital of {} is", "subject": "Norvania", "target_new": {"str": "Paris"}}, {"case_id": 1, "prompt": "{} works for", "subject": "Talia Fairbanks", "target_new": {"str": "Sony"}}]"#.utf8).write(to: requests)
+        func llamaEdit(_ name: String) -> [String] {
+            ["edit", "--model", llama + "/model", "--config", hparamsFile.path, "--algorithm", "memit", "--requests", requests.path,
+             "--corpus", llama + "/stats_corpus.txt", "--stats-dir", work.appendingPathComponent("\(name)/stats").path,
+             "--output-dir", work.appendingPathComponent("\(name)/out").path, "-q"]
+        }
+        let llamaSingle = try CLIRunner.run(llamaEdit("llama-single"))
+        #expect(llamaSingle.status == 0, "\(llamaSingle.stderr)")
+        let llamaSharded = try CLIRunner.run(llamaEdit("llama-sharded") + ["--workers", "2", "--threads", "1", "--worker-memory", "14MiB"],
+                                             timeout: .seconds(300))
+        #expect(llamaSharded.status == 0, "\(llamaSharded.stderr)")
+        try expectSame(work.appendingPathComponent("llama-single"), work.appendingPathComponent("llama-sharded"), "Llama MEMIT, layer-sharded over 2")
+    }
+
     @Test func statsAndProjectWithWorkersGiveTheSingleProcessBytes() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
@@ -189,16 +229,17 @@ import Testing
                                "--worker-memory", memory, "--job-dir", work.appendingPathComponent("job-\(memory)").path],
                               timeout: .seconds(120))
         }
-        let sharded = try stats("20MiB")
-        #expect(sharded.status != 0 && sharded.stderr.contains("running a layer-sharded plan is not built yet")
-                && sharded.stderr.contains("plan: layer-sharded over 2 workers"), "\(sharded.stderr)")
-        let written = FileManager.default.enumerator(atPath: work.appendingPathComponent("20MiB").path)?.allObjects
-            .compactMap { $0 as? String }.filter { $0.hasSuffix(".safetensors") } ?? []
-        #expect(written.isEmpty, "statistics written before the plan was refused: \(written)")
         let tooSmall = try stats("5MiB")
         #expect(tooSmall.status != 0 && tooSmall.stderr.contains("no placement of the 4-block model fits"), "\(tooSmall.stderr)")
+        let written = FileManager.default.enumerator(atPath: work.appendingPathComponent("5MiB").path)?.allObjects
+            .compactMap { $0 as? String }.filter { $0.hasSuffix(".safetensors") } ?? []
+        #expect(written.isEmpty, "statistics written before the plan was refused: \(written)")
         let enough = try stats("200MiB")
         #expect(enough.status == 0 && enough.stderr.contains("plan: replicated over 2 workers"), "\(enough.stderr)")
+        // Less memory: the layers are sharded, statistics flow through the pipeline, same bytes.
+        let sharded = try stats("20MiB")
+        #expect(sharded.status == 0 && sharded.stderr.contains("plan: layer-sharded over 2 workers"), "\(sharded.stderr)")
+        try expectSame(work.appendingPathComponent("200MiB"), work.appendingPathComponent("20MiB"), "stats, layer-sharded")
         // Log lines carry the role and the job id (swift-log metadata).
         let job8 = enough.stderr.components(separatedBy: "[coordinator job=").dropFirst().first?.prefix(8) ?? ""
         #expect(job8.count == 8 && enough.stderr.contains("job \(job8)"), "\(enough.stderr)")

@@ -195,7 +195,7 @@ struct EditWorkloadPreparation {
         } else {
             samplingModel = model
         }
-        let templates = ContextTemplates.sample(model: samplingModel, tokenizer: tokenizer, seed: templateSeed)
+        let templates = try ContextTemplates.sample(model: samplingModel, tokenizer: tokenizer, seed: templateSeed)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
         try encoder.encode(templates.groups).write(to: layout.contextTemplates, options: .atomic)

@@ -39,6 +39,8 @@ typedef struct Alphaedit__V1__BatchEnd Alphaedit__V1__BatchEnd;
 typedef struct Alphaedit__V1__Credit Alphaedit__V1__Credit;
 typedef struct Alphaedit__V1__Heartbeat Alphaedit__V1__Heartbeat;
 typedef struct Alphaedit__V1__Error Alphaedit__V1__Error;
+typedef struct Alphaedit__V1__StagePass Alphaedit__V1__StagePass;
+typedef struct Alphaedit__V1__StageResult Alphaedit__V1__StageResult;
 typedef struct Alphaedit__V1__Shutdown Alphaedit__V1__Shutdown;
 typedef struct Alphaedit__V1__Bye Alphaedit__V1__Bye;
 typedef struct Alphaedit__V1__StatusRequest Alphaedit__V1__StatusRequest;
@@ -63,6 +65,30 @@ typedef enum _Alphaedit__V1__Error__Code {
   ALPHAEDIT__V1__ERROR__CODE__INTERNAL = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__ERROR__CODE)
 } Alphaedit__V1__Error__Code;
+typedef enum _Alphaedit__V1__StagePass__Op {
+  ALPHAEDIT__V1__STAGE_PASS__OP__OP_UNSPECIFIED = 0,
+  /*
+   * run blocks from_block ... stop_after_block, then the head unless stopped
+   */
+  ALPHAEDIT__V1__STAGE_PASS__OP__FORWARD = 1,
+  /*
+   * back through the pass's tapes
+   */
+  ALPHAEDIT__V1__STAGE_PASS__OP__BACKWARD = 2,
+  /*
+   * new tokens through the stages' KV caches; logits of each last token
+   */
+  ALPHAEDIT__V1__STAGE_PASS__OP__GENERATE = 3,
+  /*
+   * forget the pass's tapes and caches
+   */
+  ALPHAEDIT__V1__STAGE_PASS__OP__RELEASE = 4,
+  /*
+   * a forward pass of statistics chunk `chunk` for the owners of its edit layers
+   */
+  ALPHAEDIT__V1__STAGE_PASS__OP__STATISTICS = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__STAGE_PASS__OP)
+} Alphaedit__V1__StagePass__Op;
 typedef enum _Alphaedit__V1__Kind {
   ALPHAEDIT__V1__KIND__KIND_UNSPECIFIED = 0,
   ALPHAEDIT__V1__KIND__REGISTER = 1,
@@ -89,11 +115,15 @@ typedef enum _Alphaedit__V1__Kind {
   ALPHAEDIT__V1__KIND__BYE = 22,
   ALPHAEDIT__V1__KIND__CHUNK_DONE = 23,
   ALPHAEDIT__V1__KIND__STATUS_REQUEST = 24,
+  ALPHAEDIT__V1__KIND__STATUS_REPORT = 25,
   /*
-   * 32-63 reserved for layer-sharded placement (activations forward, gradients back),
-   * 64-79 for authentication and the coordinator journal.
+   * 32-63: layer-sharded placement (activations forward, gradients back).
    */
-  ALPHAEDIT__V1__KIND__STATUS_REPORT = 25
+  ALPHAEDIT__V1__KIND__STAGE_PASS = 32,
+  /*
+   * 64-79 reserved for authentication and the coordinator journal.
+   */
+  ALPHAEDIT__V1__KIND__STAGE_RESULT = 33
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__KIND)
 } Alphaedit__V1__Kind;
 typedef enum _Alphaedit__V1__DType {
@@ -161,7 +191,9 @@ typedef enum {
   ALPHAEDIT__V1__ENVELOPE__BODY_BYE = 31,
   ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE = 32,
   ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST = 33,
-  ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT = 34
+  ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT = 34,
+  ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_PASS = 40,
+  ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_RESULT = 41
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(ALPHAEDIT__V1__ENVELOPE__BODY__CASE)
 } Alphaedit__V1__Envelope__BodyCase;
 
@@ -209,6 +241,8 @@ struct  Alphaedit__V1__Envelope
     Alphaedit__V1__ChunkDone *chunk_done;
     Alphaedit__V1__StatusRequest *status_request;
     Alphaedit__V1__StatusReport *status_report;
+    Alphaedit__V1__StagePass *stage_pass;
+    Alphaedit__V1__StageResult *stage_result;
   };
 };
 #define ALPHAEDIT__V1__ENVELOPE__INIT \
@@ -292,10 +326,18 @@ struct  Alphaedit__V1__Plan
    */
   size_t n_peer_public_keys;
   char **peer_public_keys;
+  /*
+   * Layer-sharded placement: worker w holds blocks [stage_first[w], stage_end[w]) (equal: none)
+   * and owns the edit layers among them. Empty: every worker holds the whole model.
+   */
+  size_t n_stage_first;
+  uint32_t *stage_first;
+  size_t n_stage_end;
+  uint32_t *stage_end;
 };
 #define ALPHAEDIT__V1__PLAN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__plan__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
@@ -583,6 +625,67 @@ struct  Alphaedit__V1__Error
 #define ALPHAEDIT__V1__ERROR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__error__descriptor) \
     , ALPHAEDIT__V1__ERROR__CODE__CODE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A piece of a pass through a layer-sharded pipeline: coordinator -> the stage holding the pass's
+ * first block; stage -> the next stage (forward, generate, statistics) or the previous one
+ * (backward). Tensors: "hidden" (F32 [B·T, d], the output of block from_block − 1; absent when
+ * the stage holding block 0 embeds the batch), "captured.<point>" (activations captured by
+ * earlier stages, passed along), "d_logits" or "gradient" (backward).
+ */
+struct  Alphaedit__V1__StagePass
+{
+  ProtobufCMessage base;
+  /*
+   * the pass's id: tapes and caches are kept under it
+   */
+  uint64_t pass;
+  Alphaedit__V1__StagePass__Op op;
+  uint32_t from_block;
+  /*
+   * -1: through the head
+   */
+  int32_t stop_after_block;
+  protobuf_c_boolean keep_tape;
+  /*
+   * the token batch and the hooks, as JSON
+   */
+  char *spec_json;
+  /*
+   * GENERATE: positions to cache (first step of the pass)
+   */
+  uint32_t capacity;
+  /*
+   * STATISTICS: the chunk, and
+   */
+  uint32_t chunk;
+  /*
+   *   whether this is its last forward pass
+   */
+  protobuf_c_boolean chunk_ends;
+  /*
+   *   its sample count
+   */
+  uint64_t chunk_samples;
+};
+#define ALPHAEDIT__V1__STAGE_PASS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__stage_pass__descriptor) \
+    , 0, ALPHAEDIT__V1__STAGE_PASS__OP__OP_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+
+
+/*
+ * the stage where a pass ends -> coordinator. Tensors: "logits", "captured.<point>", "gradient"
+ * (BACKWARD: dLoss/d(hidden entering the pass's first block)).
+ */
+struct  Alphaedit__V1__StageResult
+{
+  ProtobufCMessage base;
+  uint64_t pass;
+};
+#define ALPHAEDIT__V1__STAGE_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__stage_result__descriptor) \
+    , 0 }
 
 
 struct  Alphaedit__V1__Shutdown
@@ -1135,6 +1238,44 @@ Alphaedit__V1__Error *
 void   alphaedit__v1__error__free_unpacked
                      (Alphaedit__V1__Error *message,
                       ProtobufCAllocator *allocator);
+/* Alphaedit__V1__StagePass methods */
+void   alphaedit__v1__stage_pass__init
+                     (Alphaedit__V1__StagePass         *message);
+size_t alphaedit__v1__stage_pass__get_packed_size
+                     (const Alphaedit__V1__StagePass   *message);
+size_t alphaedit__v1__stage_pass__pack
+                     (const Alphaedit__V1__StagePass   *message,
+                      uint8_t             *out);
+size_t alphaedit__v1__stage_pass__pack_to_buffer
+                     (const Alphaedit__V1__StagePass   *message,
+                      ProtobufCBuffer     *buffer);
+Alphaedit__V1__StagePass *
+       alphaedit__v1__stage_pass__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   alphaedit__v1__stage_pass__free_unpacked
+                     (Alphaedit__V1__StagePass *message,
+                      ProtobufCAllocator *allocator);
+/* Alphaedit__V1__StageResult methods */
+void   alphaedit__v1__stage_result__init
+                     (Alphaedit__V1__StageResult         *message);
+size_t alphaedit__v1__stage_result__get_packed_size
+                     (const Alphaedit__V1__StageResult   *message);
+size_t alphaedit__v1__stage_result__pack
+                     (const Alphaedit__V1__StageResult   *message,
+                      uint8_t             *out);
+size_t alphaedit__v1__stage_result__pack_to_buffer
+                     (const Alphaedit__V1__StageResult   *message,
+                      ProtobufCBuffer     *buffer);
+Alphaedit__V1__StageResult *
+       alphaedit__v1__stage_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   alphaedit__v1__stage_result__free_unpacked
+                     (Alphaedit__V1__StageResult *message,
+                      ProtobufCAllocator *allocator);
 /* Alphaedit__V1__Shutdown methods */
 void   alphaedit__v1__shutdown__init
                      (Alphaedit__V1__Shutdown         *message);
@@ -1304,6 +1445,12 @@ typedef void (*Alphaedit__V1__Heartbeat_Closure)
 typedef void (*Alphaedit__V1__Error_Closure)
                  (const Alphaedit__V1__Error *message,
                   void *closure_data);
+typedef void (*Alphaedit__V1__StagePass_Closure)
+                 (const Alphaedit__V1__StagePass *message,
+                  void *closure_data);
+typedef void (*Alphaedit__V1__StageResult_Closure)
+                 (const Alphaedit__V1__StageResult *message,
+                  void *closure_data);
 typedef void (*Alphaedit__V1__Shutdown_Closure)
                  (const Alphaedit__V1__Shutdown *message,
                   void *closure_data);
@@ -1352,6 +1499,9 @@ extern const ProtobufCMessageDescriptor alphaedit__v1__credit__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__error__descriptor;
 extern const ProtobufCEnumDescriptor    alphaedit__v1__error__code__descriptor;
+extern const ProtobufCMessageDescriptor alphaedit__v1__stage_pass__descriptor;
+extern const ProtobufCEnumDescriptor    alphaedit__v1__stage_pass__op__descriptor;
+extern const ProtobufCMessageDescriptor alphaedit__v1__stage_result__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__shutdown__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__bye__descriptor;
 extern const ProtobufCMessageDescriptor alphaedit__v1__status_request__descriptor;

@@ -18,23 +18,23 @@ public enum ClusterError: Error, CustomStringConvertible, Equatable {
     case launchFailed(String)
     /// A flag's value cannot be used.
     case invalidOption(flag: String, reason: String)
-    /// The workers' memory needs a layer-sharded placement, which cannot run yet.
-    case placementNotRunnable(plan: String)
+    /// A worker could not reach a fellow worker (the coordinator decides whether it is lost).
+    case peerUnreachable(worker: Int, endpoint: String, reason: String)
 
     public var description: String {
         switch self {
         case .badPayload(let reason): return "malformed cluster message: \(reason)"
         case .notEnoughWorkers(let have, let need, let seconds, let endpoint):
             return "only \(have) of \(need) workers registered at \(endpoint) within \(seconds) s; start more with `alphaedit worker --connect \(endpoint)` or lower --min-workers"
-        case .workerLost(let worker, let reason): return "worker \(worker) was lost: \(reason); run the job again (surviving a lost worker comes with the next release)"
+        case .workerLost(let worker, let reason): return "worker \(worker) was lost: \(reason); no worker is left to take over its work; start more workers and run the job again"
         case .workFailed(let worker, let reason): return "worker \(worker): \(reason)"
         case .coordinatorLost(let endpoint, let seconds):
             return "the coordinator at \(endpoint) has been silent for \(String(format: "%.1f", seconds)) s; exiting"
         case .refused(_, let reason): return reason
         case .launchFailed(let reason): return "could not start local workers: \(reason)"
         case .invalidOption(let flag, let reason): return "\(flag): \(reason)"
-        case .placementNotRunnable(let plan):
-            return "a worker cannot hold the whole model, and running a layer-sharded plan is not built yet; give the workers more memory (--max-memory on `alphaedit worker`, --worker-memory with --workers) or edit fewer layers. The plan:\n\(plan)"
+        case .peerUnreachable(let worker, let endpoint, let reason):
+            return "worker \(worker) at \(endpoint): cannot reach it: \(reason)"
         }
     }
 }

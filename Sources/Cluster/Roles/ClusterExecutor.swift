@@ -3,14 +3,22 @@ import Foundation
 import Linalg
 import Transformer
 
-/// Runs a job's stages on the coordinator's workers (replicated placement: every worker holds
-/// the whole model). The split is fixed by the data, never by timing:
+/// Runs a job's stages on the coordinator's workers. The placement comes from the workers'
+/// memory (``ShardPlanner``). Under replicated placement every worker holds the whole model and
+/// the split is fixed by the data, never by timing:
 /// - statistics: chunk c of the pass goes to worker c mod N; the chunks' sums are added in chunk
 ///   order (so the bytes equal one process's);
 /// - projector and solve of edit layer position p on its owner, worker p mod N, which also keeps
 ///   that layer's sequential state;
 /// - targets: the batch's requests in N contiguous ranges, gathered in request order;
 /// - each Δ_l is applied on every replica (the coordinator's too) before the next layer's keys.
+///
+/// Under layer-sharded placement worker i holds the contiguous blocks of stage i and owns the
+/// edit layers among them: statistics chunks flow through the pipeline from the stage holding
+/// block 0, each stage collecting and reducing its own layers; projectors and solves run on the
+/// owners, which apply Δ to the blocks they hold; the coordinator runs the target optimisation
+/// and the key passes through the pipeline (``PipelineModel``) and keeps only the edit layers'
+/// blocks, for the output.
 public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     public let coordinator: Coordinator
     public private(set) var modelDirectory: URL
@@ -19,8 +27,15 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     /// Layers whose statistics were last reduced on a worker in this job: layer → (worker, tokens).
     var reducedOn: [Int: (worker: Int, tokens: Int)] = [:]
     private var fingerprintCache: (URL, String)?
-    /// The model and layers whose placement was last checked.
+    /// The model and layers whose placement was last checked, and the plan.
     private var placementChecked: String?
+    private(set) var shardPlan: ShardPlan?
+    /// `--placement`: the block ranges to hold instead of the planner's.
+    public var placementOverride: PlacementOverride?
+    /// Whether the workers hold a PLAN of the bound model (a pipeline pass needs one).
+    private var planned = false
+    /// The layer-sharded job's pipeline, made when its model is loaded.
+    private(set) var pipeline: PipelineModel?
 
     public init(coordinator: Coordinator, modelDirectory: URL, hparamsFile: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.coordinator = coordinator
@@ -34,25 +49,75 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         self.modelDirectory = modelDirectory.standardizedFileURL
         self.hparamsJSON = String(decoding: try Data(contentsOf: hparamsFile), as: UTF8.self)
         reducedOn = [:]
+        planned = false
+        pipeline = nil
     }
 
-    var workerCount: Int { coordinator.workers.count }
+    /// The workers still in the job (a lost one's work goes to the others).
+    var workerCount: Int { coordinator.active.count }
 
-    /// The owner of edit-layer position `p`.
-    func owner(ofPosition p: Int) -> Int { p % workerCount }
+    /// The index of the k-th worker still in the job.
+    func worker(_ k: Int) -> Int { coordinator.active[k] }
+
+    /// Takes a lost worker out of the job and forgets what depended on it (its plan, the layers
+    /// it reduced); the caller redoes its phase. False when no worker is left.
+    func recover(_ lost: WorkerLost) -> Bool {
+        coordinator.declareLost(lost.index, reason: lost.reason)
+        planned = false
+        placementChecked = nil
+        reducedOn = reducedOn.filter { $0.value.worker != lost.index }
+        return workerCount > 0
+    }
+
+    /// Runs `body`, again on the workers left each time one is lost.
+    func surviving<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        while true {
+            do { return try body() } catch let lost as WorkerLost {
+                guard recover(lost) else { throw lost.asClusterError }
+                log("redoing \(what) on the \(workerCount) worker\(workerCount == 1 ? "" : "s") left")
+            }
+        }
+    }
+
+    var isSharded: Bool { shardPlan?.placement == .layerSharded }
+
+    /// Each worker's blocks under layer-sharded placement, by worker index (empty otherwise).
+    var stageRanges: [Range<Int>] {
+        guard let shardPlan, isSharded else { return [] }
+        var ranges = [Range<Int>](repeating: 0..<0, count: coordinator.workers.count)
+        for stage in shardPlan.stages where stage.worker < workerCount { ranges[worker(stage.worker)] = stage.blocks }
+        return ranges
+    }
+
+    /// The owner of position `p` of `layers`: the worker holding the layer's block (layer-sharded)
+    /// or worker p mod N (replicated).
+    func owner(ofPosition p: Int, in layers: [Int]) -> Int {
+        if isSharded, let w = stageRanges.firstIndex(where: { $0.contains(layers[p]) }) { return w }
+        return worker(p % workerCount)
+    }
+
+    /// Sends a PLAN of the bound model if the workers hold none (a pipeline pass before the job's
+    /// first statistics or edit plan).
+    func ensurePlanned(algorithm: EditAlgorithm, layers: [Int]) throws {
+        if !planned { try surviving("the plan") { try plan(algorithm: algorithm, layers: layers) } }
+    }
 
     /// Sends a PLAN to every worker and waits until all have loaded it.
     func plan(algorithm: EditAlgorithm, layers: [Int], corpus: Corpus? = nil, sampleCount: Int = 0, chunkSamples: Int = 0,
               templates: ContextTemplates? = nil) throws {
         let templatesJSON = try templates.map { String(decoding: try JSONEncoder().encode($0.groups), as: UTF8.self) } ?? ""
-        let plan = Plan(modelDirectory: modelDirectory.path, hparamsJSON: hparamsJSON, algorithm: algorithm.rawValue,
+        var plan = Plan(modelDirectory: modelDirectory.path, hparamsJSON: hparamsJSON, algorithm: algorithm.rawValue,
                         corpusPath: corpus?.url.standardizedFileURL.path ?? "", sampleCount: UInt64(sampleCount),
                         chunkSamples: UInt64(chunkSamples), layers: layers.map { UInt32($0) },
-                        owners: layers.indices.map { UInt32(owner(ofPosition: $0)) }, contextTemplatesJSON: templatesJSON,
+                        owners: [], contextTemplatesJSON: templatesJSON,
                         threads: 0, requestsJSON: "", peerEndpoints: coordinator.workers.map(\.peerEndpoint),
                         peerPublicKeys: coordinator.workers.map(\.curvePublicKey))
         try checkPlacement(layers: layers)
+        plan.owners = layers.indices.map { UInt32(owner(ofPosition: $0, in: layers)) }
+        plan.stageFirst = stageRanges.map { UInt32($0.lowerBound) }
+        plan.stageEnd = stageRanges.map { UInt32($0.upperBound) }
         coordinator.broadcast(.plan(plan))
+        planned = true
         let expected = try modelFingerprint()
         var ready = Set<Int>()
         while ready.count < workerCount {
@@ -68,21 +133,22 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         }
     }
 
-    /// The shard plan for the workers' memory (printed once per model and layers): replicated
-    /// placement runs; a plan that does not fit, or that needs layer sharding, stops the job
-    /// before any work.
+    /// The shard plan for the workers' memory and the model's edit layers (printed once per
+    /// model): a plan that does not fit stops the job before any work. The placement is decided
+    /// by the job's edit layers; a statistics pass over some of them keeps it.
     func checkPlacement(layers: [Int]) throws {
-        let key = "\(modelDirectory.path) \(layers)"
+        let key = "\(modelDirectory.path)"
         guard placementChecked != key else { return }
-        let model = MemoryModel(config: try ModelConfig.load(directory: modelDirectory), editLayers: layers)
-        let budgets = coordinator.workers.map { WorkerBudget(name: "\($0.index)", bytes: $0.memoryBytes) }
-        let shardPlan = try ShardPlanner.plan(model: model, workers: budgets)
-        guard shardPlan.placement == .replicated else { throw ClusterError.placementNotRunnable(plan: shardPlan.description) }
+        let hparamsLayers = (try? EditHyperParameters.parse(data: Data(hparamsJSON.utf8), algorithm: .memit).layers) ?? layers
+        let model = MemoryModel(config: try ModelConfig.load(directory: modelDirectory), editLayers: hparamsLayers)
+        let budgets = coordinator.active.map { WorkerBudget(name: "\($0)", bytes: coordinator.workers[$0].memoryBytes) }
+        let shardPlan = try ShardPlanner.plan(model: model, workers: budgets, override: placementOverride)
+        self.shardPlan = shardPlan
         for line in shardPlan.description.split(separator: "\n") { log(String(line)) }
         coordinator.jobDirectory?.write("plan.txt", text: shardPlan.description + "\n")
         coordinator.status.setPlacement("\(shardPlan.placement.rawValue) over \(shardPlan.stages.count) workers",
                                         shards: Dictionary(uniqueKeysWithValues: shardPlan.stages.map { stage in
-            (stage.worker, "blocks \(stage.blocks.blockList)" + (stage.editLayers.isEmpty ? "" : ", owns edit layers \(stage.editLayers.map(String.init).joined(separator: ", "))"))
+            (worker(stage.worker), "blocks \(stage.blocks.blockList)" + (stage.editLayers.isEmpty ? "" : ", owns edit layers \(stage.editLayers.map(String.init).joined(separator: ", "))"))
         }))
         placementChecked = key
     }
@@ -98,12 +164,39 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
 
     // MARK: EditExecutor
 
+    /// The whole model under replicated placement; under layer-sharded placement only the
+    /// blocks of the edit layers (what the output is written from) and the pipeline.
+    public func loadModel(config: ModelConfig, checkpoint: Checkpoint, directory: URL, editLayers: [Int],
+                          algorithm: EditAlgorithm) throws -> (weights: TransformerModel, passes: any LanguageModel) {
+        try checkPlacement(layers: editLayers)
+        guard isSharded, let lowest = editLayers.min(), let highest = editLayers.max() else {
+            let model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: directory.path)
+            return (model, model)
+        }
+        let weights = try ModelStage.load(config: config, checkpoint: checkpoint, blocks: lowest..<(highest + 1),
+                                          directoryName: directory.path).model
+        return (weights, makePipeline(config: config, algorithm: algorithm, layers: editLayers))
+    }
+
+    private func makePipeline(config: ModelConfig, algorithm: EditAlgorithm, layers: [Int]) -> PipelineModel {
+        let pipeline = PipelineModel(config: config, coordinator: coordinator, stages: { [unowned self] in self.stageRanges }) { [unowned self] in
+            try self.ensurePlanned(algorithm: algorithm, layers: layers)
+        }
+        self.pipeline = pipeline
+        return pipeline
+    }
+
     public func statisticsStages(layers: [Int], corpus: Corpus, tokenizer: Tokenizer,
                                  model: () throws -> TransformerModel) throws -> any StatisticsStages {
         ClusterStatisticsStages(executor: self, corpus: corpus)
     }
 
+    /// A lost worker's projectors are computed again on the workers left.
     public func projectors(_ stats: [LayerStatistics], threshold: Double) throws -> [NullSpaceProjector] {
+        try surviving("the projectors") { try projectorsOnce(stats, threshold: threshold) }
+    }
+
+    private func projectorsOnce(_ stats: [LayerStatistics], threshold: Double) throws -> [NullSpaceProjector] {
         for (p, layerStats) in stats.enumerated() {
             // A layer reduced on a worker in this job is projected there, from what it holds.
             if let reduced = reducedOn[layerStats.layer], reduced.tokens == layerStats.count {
@@ -111,7 +204,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                                                               tokenCount: UInt64(reduced.tokens))), to: reduced.worker)
             } else {
                 coordinator.send(.projectorWork(ProjectorWork(layer: UInt32(layerStats.layer), threshold: threshold)),
-                                 tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p))
+                                 tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p, in: stats.map(\.layer)))
             }
         }
         coordinator.beginPhase("projectors of layers \(stats.map { String($0.layer) }.joined(separator: ", "))", total: stats.count)
@@ -137,8 +230,10 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
 
     public func editStages(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, algorithm: EditAlgorithm,
                            templates: ContextTemplates, events: @escaping EditEventHandler) throws -> any EditStages {
+        try checkPlacement(layers: hparams.layers)
         let local = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates, events: events)
-        return ClusterEditStages(executor: self, local: local, layers: hparams.layers, algorithm: algorithm)
+        let pipeline = isSharded ? (self.pipeline ?? makePipeline(config: model.config, algorithm: algorithm, layers: hparams.layers)) : nil
+        return ClusterEditStages(executor: self, local: local, layers: hparams.layers, algorithm: algorithm, pipeline: pipeline)
     }
 }
 
@@ -155,19 +250,44 @@ final class ClusterStatisticsStages: StatisticsStages {
         self.corpus = corpus
     }
 
+    /// A lost worker's chunks are redone on the workers left, from the last boundary at which
+    /// every layer's totals were reported (`checkpointEvery`; without boundaries, from the start
+    /// of the pass); chunks are added in order whoever computes them, so the bytes do not change.
     func reduce(_ plan: StatisticsPlan, chunks: Range<Int>, into totals: inout [LayerStatistics], checkpointEvery: Int,
                 checkpoint: (Int, [LayerStatistics]) throws -> Void, progress: (Int, Int) -> Void) throws {
+        var resume = (chunk: chunks.lowerBound, totals: totals)
+        while true {
+            do {
+                var current = resume.totals
+                try reduceOnce(plan, chunks: resume.chunk..<chunks.upperBound, into: &current, checkpointEvery: checkpointEvery,
+                               resume: &resume, checkpoint: checkpoint, progress: progress)
+                totals = current
+                return
+            } catch let lost as WorkerLost {
+                guard executor.recover(lost) else { throw lost.asClusterError }
+                executor.log("redoing statistics chunks \(resume.chunk)..<\(chunks.upperBound) on the \(executor.workerCount) worker(s) left")
+            }
+        }
+    }
+
+    private func reduceOnce(_ plan: StatisticsPlan, chunks: Range<Int>, into totals: inout [LayerStatistics], checkpointEvery: Int,
+                            resume: inout (chunk: Int, totals: [LayerStatistics]),
+                            checkpoint: (Int, [LayerStatistics]) throws -> Void, progress: (Int, Int) -> Void) throws {
         guard !chunks.isEmpty else { return }
         let n = executor.workerCount
         try executor.plan(algorithm: .alphaedit, layers: plan.layers, corpus: corpus, sampleCount: plan.order.count,
                           chunkSamples: plan.chunkSamples)
         let every = checkpointEvery > 0 && checkpointEvery <= Int(UInt32.max) ? checkpointEvery : 0
-        for w in 0..<n {
-            let mine = chunks.filter { ($0 - chunks.lowerBound) % n == w }.map { UInt32($0) }
+        for k in 0..<n {
+            let w = executor.worker(k)
+            // Layer-sharded: every chunk enters the pipeline at the stage holding block 0.
+            let mine = executor.isSharded
+                ? (executor.stageRanges[w].contains(0) ? chunks.map { UInt32($0) } : [])
+                : chunks.filter { ($0 - chunks.lowerBound) % n == k }.map { UInt32($0) }
             // The owner of a layer starts from its current totals (a resumed pass).
             var initial: [StatisticsReduced] = []
             var tensors: [WireTensor] = []
-            for (p, layerTotals) in totals.enumerated() where executor.owner(ofPosition: p) == w && (layerTotals.count > 0 || layerTotals.samples > 0) {
+            for (p, layerTotals) in totals.enumerated() where executor.owner(ofPosition: p, in: plan.layers) == w && (layerTotals.count > 0 || layerTotals.samples > 0) {
                 initial.append(StatisticsReduced(layer: UInt32(layerTotals.layer), tokenCount: UInt64(layerTotals.count),
                                                  sampleCount: UInt64(layerTotals.samples), chunks: UInt32(chunks.lowerBound)))
                 tensors.append(WireTensor(name: "initial.\(layerTotals.layer)", matrix: layerTotals.sum))
@@ -218,10 +338,11 @@ final class ClusterStatisticsStages: StatisticsStages {
                 next += 1
                 if next < boundaries.count {
                     try checkpoint(boundary, reduced)
+                    resume = (boundary, reduced)
                 } else {
                     totals = reduced
                     for (p, layer) in plan.layers.enumerated() {
-                        executor.reducedOn[layer] = (executor.owner(ofPosition: p), reduced[p].count)
+                        executor.reducedOn[layer] = (executor.owner(ofPosition: p, in: plan.layers), reduced[p].count)
                     }
                 }
             }
@@ -229,21 +350,61 @@ final class ClusterStatisticsStages: StatisticsStages {
     }
 }
 
-/// One edit session's stages on the workers, with the coordinator's own replica kept in step.
+/// One edit session's stages on the workers, with the coordinator's own copy kept in step (a
+/// replica, or under layer-sharded placement the edit layers' blocks, with `pipeline` running
+/// the passes).
 final class ClusterEditStages: EditStages {
     let executor: ClusterExecutor
     let local: LocalStages
     let layers: [Int]
     let algorithm: EditAlgorithm
+    let pipeline: PipelineModel?
 
-    init(executor: ClusterExecutor, local: LocalStages, layers: [Int], algorithm: EditAlgorithm) {
+    init(executor: ClusterExecutor, local: LocalStages, layers: [Int], algorithm: EditAlgorithm, pipeline: PipelineModel?) {
         self.executor = executor
         self.local = local
         self.layers = layers
         self.algorithm = algorithm
+        self.pipeline = pipeline
     }
 
     var model: TransformerModel { local.model }
+    var passes: any LanguageModel { pipeline ?? local.model }
+    /// The edit layers' weights as the batch in progress found them (to redo it after a loss).
+    private var batchStart: [Int: Matrix<Float>] = [:]
+
+    /// A worker lost during a batch: it is taken out, the coordinator's copy goes back to the
+    /// batch's start, the workers left are planned again (under layer-sharded placement they
+    /// load the blocks the new plan gives them) and given the layers' states and the edit
+    /// layers' weights as of the batch's start; the session then redoes the batch.
+    func recover(from error: Error, state: EditState) throws -> Bool {
+        guard let lost = error as? WorkerLost else { return false }
+        guard executor.recover(lost) else { throw lost.asClusterError }
+        executor.log("redoing batch \(state.editCount > 0 ? "after \(state.editCount) edits" : "1") on the \(executor.workerCount) worker(s) left")
+        for (layer, weight) in batchStart { local.setDownWeight(weight, layer: layer) }
+        try executor.surviving("the plan") { try load(state) }
+        return true
+    }
+
+    /// Sends each edit layer's current weight to the workers holding its block.
+    private func restoreWeights() throws {
+        var waiting = 0
+        for layer in layers {
+            let weight = WireTensor(name: "weight", matrix: local.model.weights.blocks[layer].mlp.down.weight)
+            let holders = executor.isSharded ? [executor.owner(ofPosition: layers.firstIndex(of: layer)!, in: layers)] : coordinator.active
+            for w in holders {
+                coordinator.send(.applyDelta(ApplyDelta(batch: UInt32.max, layer: UInt32(layer))), tensors: [weight], to: w)
+                waiting += 1
+            }
+        }
+        while waiting > 0 {
+            try coordinator.next("DELTA_APPLIED") { _, message -> Bool? in
+                guard case .deltaApplied(let ack) = message.body, ack.batch == UInt32.max else { return nil }
+                return true
+            }
+            waiting -= 1
+        }
+    }
     var coordinator: Coordinator { executor.coordinator }
 
     /// Plans the session with the state's context templates (a continued job's come from its
@@ -258,15 +419,32 @@ final class ClusterEditStages: EditStages {
             case .secondMoment(let matrix): constraint = WireTensor(name: "constraint", matrix: matrix)
             }
             coordinator.send(.layerState(LayerState(layer: UInt32(layerState.layer), position: UInt32(p), algorithm: state.algorithm.rawValue)),
-                             tensors: [constraint, WireTensor(name: "cache", matrix: layerState.cache)], to: executor.owner(ofPosition: p))
+                             tensors: [constraint, WireTensor(name: "cache", matrix: layerState.cache)], to: executor.owner(ofPosition: p, in: layers))
         }
+        // Edits made before this session (a journal's, a redone batch's): the workers loaded the
+        // model's files, so they get the edit layers' weights as the coordinator holds them.
+        if state.editCount > 0 { try restoreWeights() }
     }
 
     func targets(_ requests: [EditRequest], batch: Int, progress: @escaping @Sendable (Int) -> Void) throws -> [TargetResult] {
+        batchStart = Dictionary(uniqueKeysWithValues: layers.map { ($0, local.model.weights.blocks[$0].mlp.down.weight) })
+        if let pipeline {
+            // Layer-sharded: the optimisation runs here, its passes through the pipeline.
+            coordinator.beginPhase("targets of batch \(batch) (requests, through the pipeline)", total: requests.count)
+            let optimizer = TargetOptimizer(model: pipeline, tokenizer: local.tokenizer, hparams: local.hparams, templates: local.templates)
+            var results: [TargetResult] = []
+            for request in requests {
+                results.append(try optimizer.optimize(request))
+                coordinator.status.advance()
+                progress(results.count)
+            }
+            return results
+        }
         let n = executor.workerCount
         var ranges: [Int: Range<Int>] = [:]
-        for w in 0..<n {
-            let range = (w * requests.count / n)..<((w + 1) * requests.count / n)
+        for k in 0..<n {
+            let w = executor.worker(k)
+            let range = (k * requests.count / n)..<((k + 1) * requests.count / n)
             guard !range.isEmpty else { continue }
             ranges[w] = range
             coordinator.send(.targetsWork(TargetsWork(batch: UInt32(batch), requestIndices: range.map { UInt32($0) })),
@@ -300,11 +478,29 @@ final class ClusterEditStages: EditStages {
 
     func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets: Matrix<Float>, state: LayerEditState,
                      batch: Int) throws -> LayerUpdate {
+        FaultPoint.hit("coordinator.solve")
         coordinator.beginPhase("solve of layer \(state.layer), batch \(batch)", total: 1)
+        if let pipeline {
+            // Layer-sharded: keys and current outputs through the pipeline, the solve on the owner,
+            // which applies Δ to the block it holds.
+            let (keys, current) = try LocalStages.keysAndOutputs(model: pipeline, tokenizer: local.tokenizer, hparams: local.hparams,
+                                                                 templates: local.templates, events: local.events, layer: state.layer,
+                                                                 requests: requests)
+            coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
+                                                              requestIndices: requests.indices.map { UInt32($0) })),
+                             tensors: [WireTensor(name: "targets", matrix: targets), try WireTensor(name: "requests", json: requests),
+                                       WireTensor(name: "keys", matrix: keys), WireTensor(name: "current_outputs", matrix: current)],
+                             to: executor.owner(ofPosition: i, in: layers))
+            return try coordinator.next("LAYER_UPDATE_RESULT") { _, message -> LayerUpdate? in
+                guard case .layerUpdateResult(let result) = message.body, result.batch == batch, result.layer == state.layer else { return nil }
+                return LayerUpdate(layer: state.layer, keys: keys, currentOutputs: current,
+                                   residuals: try message.tensor("residuals").floatMatrix(), delta: try message.tensor("delta").floatMatrix())
+            }
+        }
         coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
                                                           requestIndices: requests.indices.map { UInt32($0) })),
                          tensors: [WireTensor(name: "targets", matrix: targets), try WireTensor(name: "requests", json: requests)],
-                         to: executor.owner(ofPosition: i))
+                         to: executor.owner(ofPosition: i, in: layers))
         return try coordinator.next("LAYER_UPDATE_RESULT") { _, message -> LayerUpdate? in
             guard case .layerUpdateResult(let result) = message.body, result.batch == batch, result.layer == state.layer else { return nil }
             return LayerUpdate(layer: state.layer, keys: try message.tensor("keys").floatMatrix(),
@@ -314,6 +510,11 @@ final class ClusterEditStages: EditStages {
     }
 
     func apply(_ update: LayerUpdate, batch: Int) throws {
+        if pipeline != nil {
+            // The owner applied Δ with its solve; the coordinator's copy follows.
+            try local.apply(update, batch: batch)
+            return
+        }
         coordinator.broadcast(.applyDelta(ApplyDelta(batch: UInt32(batch), layer: UInt32(update.layer))),
                               tensors: [WireTensor(name: "delta", matrix: update.delta)])
         try local.apply(update, batch: batch)

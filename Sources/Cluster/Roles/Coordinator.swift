@@ -4,8 +4,10 @@ import Foundation
 /// `waitingForWorkers` → `running` (work sent, results collected) → `stopped` (SHUTDOWN sent,
 /// BYE or silence awaited). It binds the ROUTER, admits workers that REGISTER with this protocol
 /// version (WELCOME gives each its index), and offers request/response helpers to the executor.
-/// A worker that falls silent or reports a failed piece of work ends the job with an error that
-/// names it.
+/// A worker that falls silent is reported to the caller (``WorkerLost``), which may declare it
+/// lost (``declareLost(_:reason:)``: the job moves to a new epoch, so its late results are
+/// refused) and redo its work on the survivors; a failed piece of work ends the job with an error
+/// that names the worker.
 public final class Coordinator: @unchecked Sendable {
     public struct WorkerInfo: Sendable, CustomStringConvertible {
         public let index: Int
@@ -26,9 +28,13 @@ public final class Coordinator: @unchecked Sendable {
 
     public let endpoint: String
     public let jobID: String
-    public let epoch: UInt64 = 1
+    /// Raised at each worker declared lost; every message carries it.
+    public private(set) var epoch: UInt64 = 1
     public private(set) var state = State.waitingForWorkers
+    /// Every worker admitted, by index (lost ones included: indices never change).
     public private(set) var workers: [WorkerInfo] = []
+    /// The indices of the workers still in the job, ascending.
+    public private(set) var active: [Int] = []
     let link: PeerLink
     private let context: ZMQContext?
     /// The ZAP handler guarding the ROUTER (CURVE only); stopped after the ROUTER closes.
@@ -76,7 +82,7 @@ public final class Coordinator: @unchecked Sendable {
         self.log = log
         self.jobID = UUID().uuidString.lowercased()
         self.link = PeerLink(socket: .router(router), jobID: jobID, epoch: 1, heartbeat: heartbeat, liveness: liveness,
-                             maxChunkBytes: maxChunkBytes, log: log)
+                             maxChunkBytes: maxChunkBytes, authoritativeEpoch: true, log: log)
         let status = JobStatus(jobID: jobID)
         self.status = status
         link.statusResponder = { status.report() }
@@ -134,6 +140,7 @@ public final class Coordinator: @unchecked Sendable {
                               peerEndpoint: register.peerEndpoint, curvePublicKey: register.curvePublicKey,
                               memoryBytes: register.memoryBytes)
         workers.append(info)
+        active.append(info.index)
         status.admit(index: info.index, host: info.host, pid: info.pid)
         log("worker \(info) registered: \(register.cores) cores, \(register.memoryBytes >> 20) MiB, \(register.threads) threads")
         link.send(.welcome(Welcome(workerIndex: UInt32(info.index), workerCount: 0,
@@ -153,8 +160,29 @@ public final class Coordinator: @unchecked Sendable {
         link.send(body, tensors: tensors, to: workers[worker].peer)
     }
 
+    /// To every worker still in the job.
     public func broadcast(_ body: MessageBody, tensors: [WireTensor] = []) {
-        for worker in workers { link.send(body, tensors: tensors, to: worker.peer) }
+        for index in active { link.send(body, tensors: tensors, to: workers[index].peer) }
+    }
+
+    /// Takes worker `index` out of the job: the job moves to the next epoch (the survivors are
+    /// told with a WELCOME of it, and anything the lost worker still sends is refused as of
+    /// another epoch), results not yet taken are dropped (the caller redoes the phase), and the
+    /// lost worker, should it be alive, is told to shut down.
+    public func declareLost(_ index: Int, reason: String) {
+        guard active.contains(index) else { return }
+        active.removeAll { $0 == index }
+        epoch += 1
+        link.adopt(jobID: jobID, epoch: epoch)
+        pending.removeAll()
+        log("worker \(workers[index]) declared lost (\(reason)); epoch \(epoch), \(active.count) worker\(active.count == 1 ? "" : "s") left")
+        status.lose(index: index)
+        link.send(.shutdown(Shutdown(reason: "declared lost by the coordinator: \(reason)")), to: workers[index].peer)
+        for survivor in active {
+            link.send(.welcome(Welcome(workerIndex: UInt32(survivor), workerCount: 0,
+                                       heartbeatIntervalMilliseconds: UInt32(link.heartbeat / .milliseconds(1)),
+                                       liveness: UInt32(link.liveness))), to: workers[survivor].peer)
+        }
     }
 
     /// Waits for the next message that `accept` takes (returns non-nil for), from any worker.
@@ -169,7 +197,11 @@ public final class Coordinator: @unchecked Sendable {
             guard let incoming = link.receive(timeout: .milliseconds(200)) else { continue }
             switch incoming {
             case .message(let peer?, let message):
-                guard let worker = workers.firstIndex(where: { $0.peer == peer }) else {
+                guard let worker = workers.firstIndex(where: { $0.peer == peer }), active.contains(worker) else {
+                    if let lost = workers.firstIndex(where: { $0.peer == peer }) {
+                        log("worker \(workers[lost]) was declared lost: its \(message.body.kindName) is refused")
+                        continue
+                    }
                     if case .register(let register) = message.body {
                         log("peer \(peer) (\(register.host), pid \(register.pid)) registered after the job started; it is not used")
                         link.send(.shutdown(Shutdown(reason: "the job started without this worker")), to: peer)
@@ -181,7 +213,9 @@ public final class Coordinator: @unchecked Sendable {
                 if let value = try take(worker, message, accept) { return value }
                 pending.append((worker, message))
             case .lost(let peer, let reason):
-                if let worker = workers.first(where: { $0.peer == peer }) { throw ClusterError.workerLost(worker: "\(worker)", reason: reason) }
+                if let worker = workers.firstIndex(where: { $0.peer == peer }), active.contains(worker) {
+                    throw WorkerLost(index: worker, description: "\(workers[worker])", reason: reason)
+                }
             case .message(nil, _), .refused: break     // the coordinator's ROUTER has no server to be refused by
             }
         }
@@ -247,4 +281,21 @@ public final class Coordinator: @unchecked Sendable {
         }
         link.close()
     }
+}
+
+/// A worker of the job fell silent (or its process died) while the coordinator waited.
+public struct WorkerLost: Error, CustomStringConvertible {
+    public let index: Int
+    let description_: String
+    public let reason: String
+
+    init(index: Int, description: String, reason: String) {
+        self.index = index
+        self.description_ = description
+        self.reason = reason
+    }
+
+    public var description: String { "worker \(description_) was lost: \(reason)" }
+    /// The error a job stops with when no worker is left to take over.
+    var asClusterError: ClusterError { .workerLost(worker: description_, reason: reason) }
 }

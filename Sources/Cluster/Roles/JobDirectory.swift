@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 /// The coordinator's job directory: `job.json` (the job, its command and workers), `plan.txt`
 /// (the memory model and placement) and `timings.json` (seconds per phase), each rewritten
@@ -21,13 +22,13 @@ public final class JobDirectory: @unchecked Sendable {
     }
 
     func write(_ name: String, text: String) {
-        try? Data(text.utf8).write(to: url.appendingPathComponent(name), options: .atomic)
+        try? writeDurably(Array(text.utf8), to: url.appendingPathComponent(name))
     }
 
     func write<T: Encodable>(_ name: String, json value: T) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        if let data = try? encoder.encode(value) { try? (data + Data("\n".utf8)).write(to: url.appendingPathComponent(name), options: .atomic) }
+        if let data = try? encoder.encode(value) { try? writeDurably(Array(data + Data("\n".utf8)), to: url.appendingPathComponent(name)) }
     }
 }

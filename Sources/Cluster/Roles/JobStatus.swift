@@ -26,6 +26,11 @@ final class JobStatus: @unchecked Sendable {
         lock.withLock { workers.append(Worker(index: index, host: host, pid: pid)) }
     }
 
+    /// A worker declared lost: its shard says so.
+    func lose(index: Int) {
+        lock.withLock { if workers.indices.contains(index) { workers[index].shard = "lost" } }
+    }
+
     func setPlacement(_ placement: String, shards: [Int: String]) {
         lock.withLock {
             self.placement = placement

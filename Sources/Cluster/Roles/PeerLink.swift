@@ -32,6 +32,9 @@ final class PeerLink: @unchecked Sendable {
         var body: MessageBody
         var tensors: [WireTensor]
         var computeSeconds: Double
+        /// The epoch when it was queued: a message queued before the job moved on keeps the
+        /// old epoch (and is refused), rather than taking the new one when it goes out.
+        var epoch: UInt64
     }
 
     /// Parts in flight per peer before its CREDIT is needed.
@@ -47,6 +50,8 @@ final class PeerLink: @unchecked Sendable {
     private let lock = NSLock()
     private var jobIDValue: String
     private var epochValue: UInt64
+    /// The coordinator's link: only its own epoch is taken.
+    let authoritativeEpoch: Bool
     private var closed = false
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
@@ -68,14 +73,17 @@ final class PeerLink: @unchecked Sendable {
     private var streams: [PeerID?: [(encoder: PartEncoder, next: Int)]] = [:]
     private var credits: [PeerID?: Int] = [:]
     private let counters = LockedTraffic()
+    /// Peers whose old-epoch messages were already reported.
+    private var staleEpochPeers: Set<PeerID?> = []
 
     /// - Parameters:
     ///   - jobID: the job's id ("" on a worker until WELCOME: then ``adopt(jobID:epoch:)``).
     ///   - inbox: where whole messages and losses go (several links of a worker share one).
     init(socket: Socket, jobID: String, epoch: UInt64, heartbeat: Duration = .seconds(1), liveness: Int = 3,
          maxChunkBytes: Int = MessageCodec.defaultMaxChunkBytes, inbox: Mailbox<Incoming> = Mailbox(),
-         log: @escaping @Sendable (String) -> Void) {
+         authoritativeEpoch: Bool = false, log: @escaping @Sendable (String) -> Void) {
         self.socket = socket
+        self.authoritativeEpoch = authoritativeEpoch
         self.inbox = inbox
         self.jobIDValue = jobID
         self.epochValue = epoch
@@ -102,7 +110,8 @@ final class PeerLink: @unchecked Sendable {
 
     /// Queues a message (`computeSeconds`: the computation that produced it, for accounting).
     func send(_ body: MessageBody, tensors: [WireTensor] = [], to peer: PeerID? = nil, computeSeconds: Double = 0) {
-        outbox.put(Outgoing(peer: peer, body: body, tensors: tensors, computeSeconds: computeSeconds))
+        outbox.put(Outgoing(peer: peer, body: body, tensors: tensors, computeSeconds: computeSeconds,
+                            epoch: lock.withLock { epochValue }))
     }
 
     /// Messages and bytes sent and received so far, by message kind.
@@ -138,10 +147,10 @@ final class PeerLink: @unchecked Sendable {
         stopped.signal()
     }
 
-    private func header(computeSeconds: Double = 0) -> MessageHeader {
+    private func header(computeSeconds: Double = 0, epoch: UInt64? = nil) -> MessageHeader {
         sequence += 1
         return lock.withLock {
-            MessageHeader(version: MessageCodec.protocolVersion, jobID: jobIDValue, epoch: epochValue, sequence: sequence,
+            MessageHeader(version: MessageCodec.protocolVersion, jobID: jobIDValue, epoch: epoch ?? epochValue, sequence: sequence,
                           computeSeconds: computeSeconds)
         }
     }
@@ -177,7 +186,7 @@ final class PeerLink: @unchecked Sendable {
 
     private func flushOutbox() {
         while let out = outbox.take(timeout: .zero) {
-            let encoder = PartEncoder(Message(header: header(computeSeconds: out.computeSeconds), body: out.body, tensors: out.tensors),
+            let encoder = PartEncoder(Message(header: header(computeSeconds: out.computeSeconds, epoch: out.epoch), body: out.body, tensors: out.tensors),
                                       maxChunkBytes: maxChunkBytes)
             if encoder.partCount == 1, streams[out.peer, default: []].isEmpty {
                 _ = write(encoder, part: 0, to: out.peer)
@@ -230,12 +239,18 @@ final class PeerLink: @unchecked Sendable {
                 return
             }
             let (job, epoch) = lock.withLock { (jobIDValue, epochValue) }
-            // A worker registers before it knows the job; everything else must be of this job and epoch.
+            // A worker registers before it knows the job; everything else must be of this job and
+            // epoch. The coordinator decides the epoch: its link refuses any other (a worker
+            // declared lost), while still counting it as a sign of life; a worker's links take
+            // later epochs too (the worker adopts them in order, see Worker).
             if !(part.isRegister || job.isEmpty) {
                 if part.header.jobID != job {
                     throw ProtocolError(code: .wrongJob, detail: "message for job \"\(part.header.jobID)\", this is job \"\(job)\"", header: part.header)
                 }
-                if part.header.epoch != epoch {
+                let accepted = part.header.epoch == epoch || (!authoritativeEpoch && part.header.epoch > epoch)
+                    || (peer == nil && part.crossesEpochs)
+                if !accepted {
+                    if lastSeen[peer] != nil { lastSeen[peer] = .now }
                     throw ProtocolError(code: .wrongEpoch, detail: "message of epoch \(part.header.epoch), the job is at epoch \(epoch)", header: part.header)
                 }
             }
@@ -254,7 +269,12 @@ final class PeerLink: @unchecked Sendable {
             if case .heartbeat = message.body { return }
             inbox.put(.message(peer, message))
         } catch let fault as ProtocolError {
-            log("\(name): \(fault)")
+            // A worker declared lost keeps sending (heartbeats) until it hears: said once.
+            if fault.code == .wrongEpoch {
+                if staleEpochPeers.insert(peer).inserted { log("\(name): \(fault) (further messages of old epochs from it are refused silently)") }
+            } else {
+                log("\(name): \(fault)")
+            }
             transmit(.error(ErrorReport(code: fault.code, message: fault.description, refersToSequence: fault.header?.sequence ?? 0)),
                      tensors: [], to: peer)
         } catch {

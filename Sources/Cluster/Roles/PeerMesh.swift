@@ -62,28 +62,35 @@ final class PeerMesh {
                                 log: { [log] in log("link to worker \(index): \($0)") })
             outbound[index] = (link, inbox)
         }
-        try check()
+        try check(index)
         outbound[index]!.link.send(body, tensors: tensors, computeSeconds: computeSeconds)
     }
 
-    /// Throws when a link to a fellow worker was lost or answered with an ERROR.
-    func check() throws {
+    /// Closes links to fellow workers that were lost or refused; throws when the link to
+    /// `target` is one of them or answered with an ERROR. (A lost worker the coordinator has
+    /// taken out of the job is no one's target any more.)
+    func check(_ target: Int) throws {
         for (index, out) in outbound {
             while let incoming = out.inbox.take(timeout: .zero) {
+                var failure: String?
                 switch incoming {
                 case .lost(_, let reason):
                     out.link.close()
                     outbound[index] = nil
-                    throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: "cannot reach it: \(reason)")
+                    if index == target { throw ClusterError.peerUnreachable(worker: index, endpoint: endpoints[index], reason: reason) }
+                    failure = "cannot reach it: \(reason)"
                 case .refused(let reason):
                     out.link.close()
                     outbound[index] = nil
-                    throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: reason)
+                    failure = reason
                 case .message(_, let message):
-                    if case .error(let report) = message.body {
-                        throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: report.message)
-                    }
+                    // A message sent before the job moved to a new epoch is refused: not a failure.
+                    if case .error(let report) = message.body, report.code != .wrongEpoch { failure = report.message }
                 }
+                guard let failure else { continue }
+                if index == target { throw ClusterError.workFailed(worker: "\(index) at \(endpoints[index])", reason: failure) }
+                log("link to worker \(index): \(failure)")
+                if outbound[index] == nil { break }
             }
         }
     }

@@ -53,6 +53,11 @@ public final class Worker {
     private let log: @Sendable (String) -> Void
     private let network: any WorkerNetwork
     private var session: WorkerSession?
+    /// The job's epoch as this worker last learned it.
+    private var epoch: UInt64 = 0
+    /// Fellow workers' messages of a later epoch than this worker has learned (taken in order
+    /// once it has).
+    private var future: [(PeerID, Message)] = []
     private var workerIndex = 0
 
     /// Over ZeroMQ: a DEALER connected to `options.endpoint`.
@@ -122,7 +127,15 @@ public final class Worker {
             case .lost(let peer?, let reason):
                 log("a fellow worker's link (\(peer)) was lost: \(reason)")
             case .message(nil, let message):
+                // Anything of an epoch the job has left behind is dropped (SHUTDOWN excepted).
+                if case .shutdown = message.body {} else if epoch > 0 && message.header.epoch < epoch { continue }
                 if try handle(message, link: link, mesh: mesh, out: out) == .stopped { return }
+                if epoch > 0 {
+                    // Fellow workers' messages of the epoch just adopted.
+                    let ready = future.filter { $0.1.header.epoch == epoch }
+                    future.removeAll { $0.1.header.epoch <= epoch }
+                    for (peer, message) in ready { fromPeer(peer, message, out: out) }
+                }
             case .message(let peer?, let message):
                 fromPeer(peer, message, out: out)
             }
@@ -135,10 +148,21 @@ public final class Worker {
         case (.connecting, .welcome(let welcome)):
             link.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
             mesh.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
+            epoch = message.header.epoch
             workerIndex = Int(welcome.workerIndex)
             options.joined?(message.header.jobID, workerIndex)
             log("registered as worker \(welcome.workerIndex) of job \(message.header.jobID)")
             state = .idle
+        case (_, .error(let report)):
+            log("the coordinator reports: \(report.message)")
+        case (.idle, .welcome), (.planned, .welcome):
+            // A fellow worker was lost: the job moved to a new epoch. Work queued under the old
+            // one is dropped (the coordinator redoes its phase and plans again).
+            link.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
+            mesh.adopt(jobID: message.header.jobID, epoch: message.header.epoch)
+            epoch = message.header.epoch
+            session?.abandonWork()
+            log("the job moved to epoch \(epoch) (a worker was lost); waiting for the new plan")
         case (_, .shutdown(let shutdown)):
             log("shutting down: \(shutdown.reason)")
             link.send(.bye)
@@ -168,8 +192,6 @@ public final class Worker {
             } catch {
                 report(error, of: message, link: link)
             }
-        case (_, .error(let report)):
-            log("the coordinator reports: \(report.message)")
         default:
             log("unexpected \(message.body.kindName) while \(state)")
             link.send(.error(ErrorReport(code: .outOfOrder, message: "worker \(options.name) is \(state), cannot take \(message.body.kindName)",
@@ -180,18 +202,41 @@ public final class Worker {
 
     /// A fellow worker's message: statistics parts of a layer this worker owns.
     private func fromPeer(_ peer: PeerID, _ message: Message, out: WorkerOutbox) {
-        guard case .statisticsPart = message.body, let session else {
-            log("peer \(peer): unexpected \(message.body.kindName) on the peer socket; ignored")
+        guard let session else {
+            log("peer \(peer): \(message.body.kindName) before any PLAN; ignored")
             return
         }
-        do { try session.take(part: message, out: out) } catch {
+        // Sent before a lost worker moved the job on: dropped; sent after, by a worker that
+        // learned the new epoch first: kept until this worker has it too.
+        if message.header.epoch < epoch { return }
+        if message.header.epoch > epoch {
+            future.append((peer, message))
+            return
+        }
+        do {
+            switch message.body {
+            case .statisticsPart: try session.take(part: message, out: out)
+            case .stagePass: try session.perform(message, out: out)
+            default: log("peer \(peer): unexpected \(message.body.kindName) on the peer socket; ignored")
+            }
+        } catch {
             report(error, of: message, link: out.link)
         }
     }
 
     /// One queued piece of work (a statistics chunk), between messages.
     private func step(_ out: WorkerOutbox) {
-        do { try session?.step(out: out) } catch {
+        do { try session?.step(out: out) } catch let error as ClusterError {
+            if case .peerUnreachable = error {
+                // The coordinator notices a dead worker itself and redoes the work without it.
+                log("\(error); dropping the queued work until the coordinator decides")
+                session?.abandonWork()
+                return
+            }
+            log("statistics chunk failed: \(error)")
+            out.link.send(.error(ErrorReport(code: .workFailed, message: "statistics chunk failed: \(error)", refersToSequence: 0)))
+            session?.cancelQueuedWork()
+        } catch {
             log("statistics chunk failed: \(error)")
             out.link.send(.error(ErrorReport(code: .workFailed, message: "statistics chunk failed: \(error)", refersToSequence: 0)))
             session?.cancelQueuedWork()
@@ -199,6 +244,10 @@ public final class Worker {
     }
 
     private func report(_ error: Error, of message: Message, link: PeerLink) {
+        if let error = error as? ClusterError, case .peerUnreachable = error {
+            log("\(message.body.kindName): \(error); the coordinator decides whether that worker is lost")
+            return
+        }
         log("\(message.body.kindName) failed: \(error)")
         link.send(.error(ErrorReport(code: .workFailed, message: "\(message.body.kindName) failed: \(error)", refersToSequence: message.header.sequence)))
     }

@@ -16,7 +16,16 @@ final class WorkerSession {
     let fingerprint: String
     let hparams: EditHyperParameters
     let corpus: Corpus?
-    private let stages: LocalStages
+    /// Layer-sharded placement: the blocks this worker holds (`original` has no other weights),
+    /// and every worker's blocks by index. nil: replicated.
+    let blocks: Range<Int>?
+    let stageBlocks: [Range<Int>]
+    let stages: LocalStages
+    /// Pipeline passes in progress here: the tapes of passes to go back through, the KV caches
+    /// of generations, and the keys of the statistics chunk that is passing.
+    var tapes: [UInt64: StageTape] = [:]
+    var generators: [UInt64: StageGenerator] = [:]
+    var chunkInProgress: (chunk: Int, sums: [LayerStatistics], tokens: Int)?
     /// Owned layers: position → state, and the keys of the current batch (for its cache update).
     private var owned: [Int: LayerEditState] = [:]
     private var batchKeys: [Int: Matrix<Float>] = [:]
@@ -26,9 +35,9 @@ final class WorkerSession {
     private var projectedCaches: [Int: Matrix<Double>?] = [:]
     /// The statistics pass in progress: chunks still to compute here, and the reduction of the
     /// layers this worker owns.
-    private var pass: (plan: StatisticsPlan, collector: StatisticsCollector, queue: [Int], reducer: StatisticsReducer)?
+    var pass: (plan: StatisticsPlan, collector: StatisticsCollector, queue: [Int], reducer: StatisticsReducer)?
     /// Parts from fellow workers that arrived before this worker's STATISTICS_WORK.
-    private var early: [Message] = []
+    var early: [Message] = []
     /// The last pass's totals of the layers reduced here (a projector can use them without
     /// the coordinator sending them back). Kept across plans of the same model.
     private(set) var retained: [Int: LayerStatistics] = [:]
@@ -37,7 +46,9 @@ final class WorkerSession {
         self.plan = plan
         self.workerIndex = workerIndex
         modelDirectory = plan.modelDirectory
-        if let previous, previous.modelDirectory == plan.modelDirectory {
+        stageBlocks = try Self.stageBlocks(plan)
+        blocks = stageBlocks.isEmpty ? nil : (stageBlocks.indices.contains(workerIndex) ? stageBlocks[workerIndex] : 0..<0)
+        if let previous, previous.modelDirectory == plan.modelDirectory, previous.blocks == blocks {
             original = previous.original
             tokenizer = previous.tokenizer
             fingerprint = previous.fingerprint
@@ -48,7 +59,16 @@ final class WorkerSession {
             let checkpoint = try Checkpoint(directory: url)
             tokenizer = try Tokenizer(directory: url)
             fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
-            original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: url.path)
+            if let blocks {
+                guard blocks.upperBound <= config.layerCount else {
+                    throw ClusterError.badPayload("PLAN gives this worker blocks \(blocks.lowerBound)..<\(blocks.upperBound) of a \(config.layerCount)-block model")
+                }
+                // Only the stage's tensors are read (an idle worker reads none).
+                original = blocks.isEmpty ? ModelStage.none(config: config).model
+                    : try ModelStage.load(config: config, checkpoint: checkpoint, blocks: blocks, directoryName: url.path).model
+            } else {
+                original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: url.path)
+            }
         }
         guard let algorithm = EditAlgorithm(rawValue: plan.algorithm) else {
             throw ClusterError.badPayload("PLAN algorithm \"\(plan.algorithm)\"")
@@ -78,12 +98,23 @@ final class WorkerSession {
             let (body, tensors) = try Self.projector(work, message, retained: retained)
             out.toCoordinator(body, tensors, computeSeconds: seconds())
         case .layerState(let layerState): try install(layerState, message)
+        case .stagePass(let piece): try stagePass(piece, message, out: out)
         case .targetsWork(let work):
             let (body, tensors) = try targets(work, message)
             out.toCoordinator(body, tensors, computeSeconds: seconds())
         case .layerUpdateWork(let work):
             let (body, tensors) = try layerUpdate(work, message)
             out.toCoordinator(body, tensors, computeSeconds: seconds())
+        case .applyDelta(let apply) where message.hasTensor("weight"):
+            // A batch redone after a lost worker: the edit layer's weight as the batch found it.
+            let layer = Int(apply.layer)
+            let weight = try message.tensor("weight").floatMatrix()
+            let current = stages.model.weights.blocks.indices.contains(layer) ? stages.model.weights.blocks[layer].mlp.down.weight : Matrix<Float>(rows: 0, cols: 0)
+            guard current.rows == weight.rows, current.cols == weight.cols, current.rows > 0 else {
+                throw ClusterError.badPayload("APPLY_DELTA weight of layer \(layer), \(weight.rows)×\(weight.cols), does not fit the \(current.rows)×\(current.cols) weight held here")
+            }
+            stages.setDownWeight(weight, layer: layer)
+            out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
         case .applyDelta(let apply):
             stages.apply(delta: try message.tensor("delta").floatMatrix(), layer: Int(apply.layer))
             out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
@@ -101,6 +132,17 @@ final class WorkerSession {
     var hasQueuedWork: Bool { pass.map { !$0.queue.isEmpty } ?? false }
 
     func cancelQueuedWork() { pass?.queue = [] }
+
+    /// The job moved to a new epoch: every pass in progress here is dropped (what this worker
+    /// reduced and owns stays until the next plan).
+    func abandonWork() {
+        pass = nil
+        early = []
+        chunkInProgress = nil
+        tapes = [:]
+        generators = [:]
+        batchKeys = [:]
+    }
 
     /// The owner of plan layer position `p`.
     private func owner(ofPosition p: Int) -> Int { plan.owners.indices.contains(p) ? Int(plan.owners[p]) : 0 }
@@ -130,13 +172,16 @@ final class WorkerSession {
         }
         let reducer = StatisticsReducer(initial: initial, first: first, end: end, checkpointEvery: Int(work.checkpointEvery),
                                         chunkCount: statisticsPlan.chunkCount)
-        pass = (statisticsPlan, StatisticsCollector(model: original, tokenizer: tokenizer, layers: layers),
+        let collected = blocks.map { held in layers.filter { held.contains($0) } } ?? layers
+        pass = (statisticsPlan, StatisticsCollector(model: original, tokenizer: tokenizer, layers: collected),
                 work.chunkIndices.map { Int($0) }, reducer)
         for layer in reducer.layers { retained[layer] = nil }
         if reducer.isComplete { try report(reducer.layers.map { StatisticsReducer.Report(layer: $0, boundary: end, totals: reducer.totals[$0]!) }, out: out) }
         let waiting = early
         early = []
-        for part in waiting { try take(part: part, out: out) }
+        for part in waiting {
+            if case .stagePass(let piece) = part.body { try stagePass(piece, part, out: out) } else { try take(part: part, out: out) }
+        }
     }
 
     /// Computes the next queued chunk: its sums go to their layers' owners (this worker's own
@@ -144,6 +189,8 @@ final class WorkerSession {
     func step(out: WorkerOutbox) throws {
         guard pass?.queue.isEmpty == false else { return }
         let c = pass!.queue.removeFirst()
+        FaultPoint.hit("worker.statistics", worker: workerIndex)
+        if blocks != nil { return try pipelineChunk(c, out: out) }
         let current = (plan: pass!.plan, collector: pass!.collector)   // not the reducer: see add(chunk:)
         let started = ContinuousClock.now
         let sums = current.collector.chunk(c, of: current.plan, corpus: corpus!)
@@ -176,7 +223,7 @@ final class WorkerSession {
                                                              samples: Int(part.sampleCount), sum: sum, provenance: empty), out: out)
     }
 
-    private func add(chunk c: Int, _ stats: LayerStatistics, out: WorkerOutbox) throws {
+    func add(chunk c: Int, _ stats: LayerStatistics, out: WorkerOutbox) throws {
         // In place: a copy of the pass would make each add copy the layer's d0×d0 totals.
         guard let reports = try pass?.reducer.add(chunk: c, stats) else { return }
         try report(reports, out: out)
@@ -223,6 +270,7 @@ final class WorkerSession {
     }
 
     private func targets(_ work: TargetsWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
+        FaultPoint.hit("worker.targets", worker: workerIndex)
         for (p, state) in owned.sorted(by: { $0.key < $1.key }) where projectedCaches[p] == nil {
             projectedCaches[p] = .some(state.projectedCache)
         }
@@ -244,12 +292,31 @@ final class WorkerSession {
     }
 
     private func layerUpdate(_ work: LayerUpdateWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
+        FaultPoint.hit("worker.solve", worker: workerIndex)
         let p = Int(work.position)
         guard let state = owned[p], state.layer == Int(work.layer) else {
             throw ClusterError.badPayload("LAYER_UPDATE_WORK for layer \(work.layer) at position \(p), which this worker does not own")
         }
         let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
         let z = try message.tensor("targets").floatMatrix()
+        if message.hasTensor("keys") {
+            // Layer-sharded: the coordinator ran the keys and current outputs through the pipeline.
+            let keys = try message.tensor("keys").floatMatrix(), current = try message.tensor("current_outputs").floatMatrix()
+            let width = original.config.intermediateSize, d = original.config.hiddenSize
+            guard keys.rows == width, current.rows == d, keys.cols == requests.count, current.cols == requests.count,
+                  z.rows == d, z.cols == requests.count else {
+                throw ClusterError.badPayload("LAYER_UPDATE_WORK keys \(keys.rows)×\(keys.cols), current outputs \(current.rows)×\(current.cols) and targets \(z.rows)×\(z.cols) do not fit \(requests.count) requests")
+            }
+            let update = try LocalStages.solve(layer: state.layer, position: p, layerCount: plan.layers.count, keys: keys, current: current,
+                                               targets: z, state: state, hparams: hparams, projectedCache: projectedCaches[p])
+            stages.apply(delta: update.delta, layer: update.layer)
+            batchKeys[p] = update.keys
+            return (.layerUpdateResult(LayerUpdateResult(batch: work.batch, layer: work.layer)),
+                    [WireTensor(name: "residuals", matrix: update.residuals), WireTensor(name: "delta", matrix: update.delta)])
+        }
+        guard blocks == nil else {
+            throw ClusterError.badPayload("LAYER_UPDATE_WORK without keys: a layer-sharded worker cannot run the whole model")
+        }
         let update = try stages.updateLayer(p, layerCount: plan.layers.count, requests: requests, targets: z, state: state,
                                             batch: Int(work.batch), projectedCache: projectedCaches[p])
         batchKeys[p] = update.keys

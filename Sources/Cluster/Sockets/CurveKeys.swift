@@ -1,5 +1,6 @@
 internal import CZeroMQ
 import Foundation
+import Transformer
 
 /// A ZeroMQ CURVE key pair, both keys in Z85 (40 characters each).
 ///
@@ -169,13 +170,8 @@ enum KeyFile {
     }
 
     static func write(_ text: String, to path: String, mode: Int) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw SecurityError.badKey(file: path, detail: "cannot write it (does the directory exist and is it writable?)")
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw SecurityError.badKey(file: path, detail: "cannot move it into place: \(String(cString: strerror(errno)))")
+        do { try writeDurably(Array(text.utf8), to: URL(fileURLWithPath: path), mode: mode_t(mode)) } catch {
+            throw SecurityError.badKey(file: path, detail: "cannot write it (does the directory exist and is it writable?): \(error)")
         }
     }
 }

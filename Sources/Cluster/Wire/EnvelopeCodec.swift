@@ -76,7 +76,8 @@ enum EnvelopeCodec {
         let header = MessageHeader(version: e.protocol_version, jobID: swiftString(e.job_id), epoch: e.epoch, sequence: e.sequence,
                                    computeSeconds: e.compute_seconds.isFinite ? e.compute_seconds : 0)
         do throws(ProtocolError) {
-            guard e.kind.rawValue >= 1, e.kind.rawValue <= ALPHAEDIT__V1__KIND__STATUS_REPORT.rawValue else {
+            guard (e.kind.rawValue >= 1 && e.kind.rawValue <= ALPHAEDIT__V1__KIND__STATUS_REPORT.rawValue)
+                    || e.kind == ALPHAEDIT__V1__KIND__STAGE_PASS || e.kind == ALPHAEDIT__V1__KIND__STAGE_RESULT else {
                 throw ProtocolError(code: .unknownKind, detail: "kind \(e.kind.rawValue) is not a message kind of protocol version \(MessageCodec.protocolVersion)")
             }
             guard bodyKind(e.body_case) == e.kind else {
@@ -133,6 +134,8 @@ enum EnvelopeCodec {
         case .chunkDone: return ALPHAEDIT__V1__KIND__CHUNK_DONE
         case .statusRequest: return ALPHAEDIT__V1__KIND__STATUS_REQUEST
         case .statusReport: return ALPHAEDIT__V1__KIND__STATUS_REPORT
+        case .stagePass: return ALPHAEDIT__V1__KIND__STAGE_PASS
+        case .stageResult: return ALPHAEDIT__V1__KIND__STAGE_RESULT
         }
     }
 
@@ -163,6 +166,8 @@ enum EnvelopeCodec {
         case ALPHAEDIT__V1__ENVELOPE__BODY_CHUNK_DONE: return ALPHAEDIT__V1__KIND__CHUNK_DONE
         case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REQUEST: return ALPHAEDIT__V1__KIND__STATUS_REQUEST
         case ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT: return ALPHAEDIT__V1__KIND__STATUS_REPORT
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_PASS: return ALPHAEDIT__V1__KIND__STAGE_PASS
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_RESULT: return ALPHAEDIT__V1__KIND__STAGE_RESULT
         default: return nil
         }
     }
@@ -219,6 +224,10 @@ enum EnvelopeCodec {
             m.pointee.peer_endpoints = arena.array(b.peerEndpoints.map { arena.string($0) })
             m.pointee.n_peer_public_keys = b.peerPublicKeys.count
             m.pointee.peer_public_keys = arena.array(b.peerPublicKeys.map { arena.string($0) })
+            m.pointee.n_stage_first = b.stageFirst.count
+            m.pointee.stage_first = arena.array(b.stageFirst)
+            m.pointee.n_stage_end = b.stageEnd.count
+            m.pointee.stage_end = arena.array(b.stageEnd)
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_PLAN
             envelope.plan = m
         case .ready(let b):
@@ -274,6 +283,27 @@ enum EnvelopeCodec {
             m.pointee.algorithm = arena.string(b.algorithm)
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_LAYER_STATE
             envelope.layer_state = m
+        case .stagePass(let b):
+            let m = arena.object(Alphaedit__V1__StagePass.self)
+            alphaedit__v1__stage_pass__init(m)
+            m.pointee.pass = b.pass
+            m.pointee.op = Alphaedit__V1__StagePass__Op(rawValue: b.operation.rawValue)
+            m.pointee.from_block = b.fromBlock
+            m.pointee.stop_after_block = b.stopAfterBlock
+            m.pointee.keep_tape = b.keepTape ? 1 : 0
+            m.pointee.spec_json = arena.string(b.specJSON)
+            m.pointee.capacity = b.capacity
+            m.pointee.chunk = b.chunk
+            m.pointee.chunk_ends = b.chunkEnds ? 1 : 0
+            m.pointee.chunk_samples = b.chunkSamples
+            envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_PASS
+            envelope.stage_pass = m
+        case .stageResult(let b):
+            let m = arena.object(Alphaedit__V1__StageResult.self)
+            alphaedit__v1__stage_result__init(m)
+            m.pointee.pass = b.pass
+            envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_RESULT
+            envelope.stage_result = m
         case .projectorWork(let b):
             let m = arena.object(Alphaedit__V1__ProjectorWork.self)
             alphaedit__v1__projector_work__init(m)
@@ -465,7 +495,9 @@ enum EnvelopeCodec {
                      requestsJSON: swiftString(p.requests_json),
                      corpusFingerprint: swiftString(p.corpus_fingerprint),
                      peerEndpoints: swiftArray(p.peer_endpoints, p.n_peer_endpoints).map { swiftString($0) },
-                     peerPublicKeys: swiftArray(p.peer_public_keys, p.n_peer_public_keys).map { swiftString($0) }))
+                     peerPublicKeys: swiftArray(p.peer_public_keys, p.n_peer_public_keys).map { swiftString($0) },
+                     stageFirst: swiftArray(p.stage_first, p.n_stage_first),
+                     stageEnd: swiftArray(p.stage_end, p.n_stage_end)))
         case ALPHAEDIT__V1__ENVELOPE__BODY_READY:
             guard let p = e.ready?.pointee else { throw missingBody }
             return .ready(Ready(modelFingerprint: swiftString(p.model_fingerprint),
@@ -496,6 +528,17 @@ enum EnvelopeCodec {
             return .layerState(LayerState(layer: p.layer,
                            position: p.position,
                            algorithm: swiftString(p.algorithm)))
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_PASS:
+            guard let p = e.stage_pass?.pointee else { throw missingBody }
+            guard let operation = StagePass.Operation(rawValue: p.op.rawValue) else {
+                throw ProtocolError(code: .malformed, detail: "STAGE_PASS op \(p.op.rawValue) is not an operation of this protocol")
+            }
+            return .stagePass(StagePass(pass: p.pass, operation: operation, fromBlock: p.from_block, stopAfterBlock: p.stop_after_block,
+                                        keepTape: p.keep_tape != 0, specJSON: swiftString(p.spec_json), capacity: p.capacity,
+                                        chunk: p.chunk, chunkEnds: p.chunk_ends != 0, chunkSamples: p.chunk_samples))
+        case ALPHAEDIT__V1__ENVELOPE__BODY_STAGE_RESULT:
+            guard let p = e.stage_result?.pointee else { throw missingBody }
+            return .stageResult(StageResult(pass: p.pass))
         case ALPHAEDIT__V1__ENVELOPE__BODY_PROJECTOR_WORK:
             guard let p = e.projector_work?.pointee else { throw missingBody }
             return .projectorWork(ProjectorWork(layer: p.layer,

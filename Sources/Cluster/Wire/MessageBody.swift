@@ -46,6 +46,9 @@ public struct Plan: Sendable, Equatable {
     var corpusFingerprint = ""
     var peerEndpoints: [String] = []
     var peerPublicKeys: [String] = []
+    /// Layer-sharded placement: worker w holds blocks `stageFirst[w]..<stageEnd[w]`; empty: replicated.
+    var stageFirst: [UInt32] = []
+    var stageEnd: [UInt32] = []
 }
 public struct Ready: Sendable, Equatable { var modelFingerprint: String, loadSeconds: Double }
 public struct StatisticsWork: Sendable, Equatable {
@@ -89,6 +92,7 @@ public enum MessageBody: Sendable, Equatable {
     case applyDelta(ApplyDelta), deltaApplied(DeltaApplied), batchEnd(BatchEnd)
     case credit(Credit), heartbeat(Heartbeat), error(ErrorReport), shutdown(Shutdown), bye, chunkDone(ChunkDone)
     case statusRequest, statusReport(StatusReport)
+    case stagePass(StagePass), stageResult(StageResult)
 
     /// The proto enum name, for logs: "REGISTER", "PLAN", ….
     public var kindName: String {
@@ -118,6 +122,25 @@ public enum MessageBody: Sendable, Equatable {
         case .chunkDone: return "CHUNK_DONE"
         case .statusRequest: return "STATUS_REQUEST"
         case .statusReport: return "STATUS_REPORT"
+        case .stagePass: return "STAGE_PASS"
+        case .stageResult: return "STAGE_RESULT"
         }
     }
 }
+
+/// A piece of a pass through a layer-sharded pipeline (see proto/alphaedit.proto).
+public struct StagePass: Sendable, Equatable {
+    public enum Operation: UInt32, Sendable { case forward = 1, backward, generate, release, statistics }
+    var pass: UInt64
+    var operation: Operation
+    var fromBlock: UInt32 = 0
+    /// -1: through the head.
+    var stopAfterBlock: Int32 = -1
+    var keepTape = false
+    var specJSON = ""
+    var capacity: UInt32 = 0
+    var chunk: UInt32 = 0
+    var chunkEnds = false
+    var chunkSamples: UInt64 = 0
+}
+public struct StageResult: Sendable, Equatable { var pass: UInt64 }

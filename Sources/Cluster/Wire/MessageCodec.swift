@@ -14,6 +14,15 @@ public struct MessagePart: Sendable {
         if case .register = body { return true }
         return false
     }
+
+    /// WELCOME (a new epoch after a lost worker) and SHUTDOWN (to a worker declared lost) are
+    /// taken from the coordinator of the same job at another epoch.
+    public var crossesEpochs: Bool {
+        switch body {
+        case .welcome, .shutdown: return true
+        default: return false
+        }
+    }
 }
 
 /// Messages to and from ZeroMQ multipart frames: frame 0 the protobuf envelope, frames 1…n the

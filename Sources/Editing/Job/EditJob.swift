@@ -23,6 +23,10 @@ public struct EditJobConfiguration: Sendable {
     public var overwrite = false
     /// Samples per chunk of a statistics pass (``StatisticsJob/chunkSamples``).
     public var chunkSamples = 1000
+    /// Where the job records itself after each batch (``EditJournal``); nil: nowhere.
+    public var journal: URL?
+    /// Go on from the journal's last record instead of starting over.
+    public var resume = false
 
     public init(modelDirectory: URL, hparamsFile: URL, requestsFile: URL, outputDirectory: URL, statsDirectory: URL) {
         self.modelDirectory = modelDirectory
@@ -140,28 +144,45 @@ public struct EditJob: Sendable {
             statsJob = job
         }
 
+        // A journal of this job: the batches it records are not done again.
+        let journal = c.journal.map { EditJournal(directory: $0) }
+        let inputs = EditJournal.digest([try Data(contentsOf: c.hparamsFile), try Data(contentsOf: c.requestsFile), Data(c.algorithm.rawValue.utf8),
+                                         Data("batch \(c.batchSize ?? 0) seed \(c.templateSeed)".utf8),
+                                         try c.contextTemplatesFile.map { try Data(contentsOf: $0) } ?? Data(),
+                                         try c.stateFile.map { try Data(contentsOf: $0) } ?? Data()])
+        let resumed = c.resume ? try journal?.load(model: fingerprint, inputs: inputs, algorithm: c.algorithm, layers: hparams.layers) : nil
+        if c.resume && resumed == nil { events(.note("the journal records no finished batch; starting from the beginning")) }
+
         events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
-        var model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
+        let loaded = try executor.loadModel(config: config, checkpoint: checkpoint, directory: c.modelDirectory, editLayers: hparams.layers,
+                                            algorithm: c.algorithm)
+        var model = loaded.weights
+        let original = model.weights
 
         // Sequential state: continued from a file, or made from the statistics.
         var state: EditState
         var nullSpace: [Int: Int] = [:]
-        if let continued {
+        if let resumed {
+            state = resumed.state
+            for (layer, weight) in resumed.weights { model.weights.blocks[layer].mlp.down.weight = weight }
+            for (layer, dimension) in resumed.record.nullSpace { nullSpace[Int(layer) ?? -1] = dimension }
+            events(.note("resuming from \(journal!.directory.path) after \(resumed.record.batchesDone) batches (\(state.editCount) edits)"))
+        } else if let continued {
             state = continued
             events(.note("continuing from \(c.stateFile!.path) after \(state.editCount) edits"))
         } else {
-            let loaded = model
-            let templates = templatesFromFile ?? ContextTemplates.sample(model: model, tokenizer: tokenizer, seed: c.templateSeed)
-            let prepared = try EditState.prepare(algorithm: c.algorithm, statistics: statsJob!, model: { loaded }, templates: templates,
+            let weights = model
+            let templates = try templatesFromFile ?? ContextTemplates.sample(model: loaded.passes, tokenizer: tokenizer, seed: c.templateSeed)
+            let prepared = try EditState.prepare(algorithm: c.algorithm, statistics: statsJob!, model: { weights }, templates: templates,
                                                  executor: executor, events: events)
             state = prepared.state
             for p in prepared.projectors { nullSpace[p.layer] = p.nullSpaceDimension }
         }
 
-        let scorer = { (model: TransformerModel) -> [[String: TargetScore]] in
+        let scorer = { (model: any LanguageModel) throws -> [[String: TargetScore]] in
             let s = TargetScorer(model: model, tokenizer: tokenizer)
-            let new = s.score(requests.map { ($0.filledPrompt, $0.targetNew) })
-            let old = s.score(requests.compactMap { r in r.targetTrue.map { (r.filledPrompt, $0) } })
+            let new = try s.score(requests.map { ($0.filledPrompt, $0.targetNew) })
+            let old = try s.score(requests.compactMap { r in r.targetTrue.map { (r.filledPrompt, $0) } })
             var oldIterator = old.makeIterator()
             return zip(requests, new).map { request, score in
                 var entry = ["target_new": score]
@@ -169,18 +190,22 @@ public struct EditJob: Sendable {
                 return entry
             }
         }
-        events(.stage("scoring the requests before editing"))
-        let before = scorer(model)
+        let before: [[String: TargetScore]]
+        if let resumed {
+            before = resumed.record.before
+        } else {
+            events(.stage("scoring the requests before editing"))
+            before = try scorer(loaded.passes)
+        }
 
-        let original = model.weights
         let batchSize = c.batchSize ?? requests.count
         let batches = stride(from: 0, to: requests.count, by: batchSize).map { Array(requests[$0..<min($0 + batchSize, requests.count)]) }
         let stages = try executor.editStages(model: model, tokenizer: tokenizer, hparams: hparams, algorithm: c.algorithm,
                                              templates: state.templates, events: events)
         var session = try EditSession(stages: stages, state: state, events: events)
-        var batchOfRequest: [Int] = []
-        var optimisation: [TargetOptimisationSummary] = []
-        for (b, batch) in batches.enumerated() {
+        var batchOfRequest: [Int] = resumed?.record.batchOfRequest ?? []
+        var optimisation: [TargetOptimisationSummary] = resumed?.record.optimisation ?? []
+        for (b, batch) in batches.enumerated() where b >= resumed?.record.batchesDone ?? 0 {
             events(.stage("batch \(b + 1)/\(batches.count): \(batch.count) edits"))
             let result = try session.apply(batch)
             batchOfRequest += Array(repeating: b, count: batch.count)
@@ -188,11 +213,20 @@ public struct EditJob: Sendable {
                 TargetOptimisationSummary(probabilityBefore: $0.probabilityBefore, probabilityAfter: $0.probabilityAfter,
                                           initialGradient: $0.initialGradient, steps: $0.losses.count)
             }
+            if let journal {
+                let record = EditJournal.Record(model: fingerprint, inputs: inputs, templates: session.state.templates.groups, before: before,
+                                                nullSpace: Dictionary(uniqueKeysWithValues: nullSpace.map { (String($0.key), $0.value) }),
+                                                batchesDone: b + 1, batchOfRequest: batchOfRequest, optimisation: optimisation,
+                                                stateFile: "", weightsFile: "")
+                try journal.save(record, state: session.state, hparams: hparams,
+                                 weights: Dictionary(uniqueKeysWithValues: hparams.layers.map { ($0, session.model.weights.blocks[$0].mlp.down.weight) }))
+            }
+            FaultPoint.hit("coordinator.batch-recorded")
         }
         model = session.model
         state = session.state
         events(.stage("scoring the requests after editing"))
-        let after = scorer(model)
+        let after = try scorer(session.stages.passes)
         let records = requests.enumerated().map { i, r in
             EditRecord(caseID: r.caseID, batch: batchOfRequest[i], prompt: r.prompt, subject: r.subject, targetNew: r.targetNew,
                        targetTrue: r.targetTrue, before: before[i], after: after[i], optimisation: optimisation[i])

@@ -148,6 +148,7 @@ public struct StatisticsJob: Sendable {
                 try totals[i].write(to: partialURL(layer: layer),
                                     extra: ["next_sample": String(nextSample), "chunk_samples": String(chunkSamples)])
             }
+            FaultPoint.hit("statistics.checkpointed")
             if let stop = stopAfterSamples, nextSample >= stop { throw Interrupted(nextSample: nextSample) }
         }, progress: { done, tokens in
             let elapsed = (clock.now - began) / .seconds(1)

@@ -18,11 +18,11 @@ public struct TargetScore: Sendable, Codable, Equatable {
 
 /// Scores targets after prompts in padded batches.
 public struct TargetScorer: Sendable {
-    public let model: TransformerModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public var batchSize = 32
 
-    public init(model: TransformerModel, tokenizer: Tokenizer) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer) {
         self.model = model
         self.tokenizer = tokenizer
     }
@@ -37,7 +37,7 @@ public struct TargetScorer: Sendable {
     }
 
     /// - Parameter pairs: (prompt text, target text with its leading space).
-    public func score(_ pairs: [(prompt: String, target: String)]) -> [TargetScore] {
+    public func score(_ pairs: [(prompt: String, target: String)]) throws -> [TargetScore] {
         var scores: [TargetScore] = []
         var start = 0
         while start < pairs.count {
@@ -46,7 +46,7 @@ public struct TargetScorer: Sendable {
             let targets = chunk.map { targetIDs($0.target) }
             let sequences = zip(prompts, targets).map { $0 + $1 }
             let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
-            let logits = model.forward(batch).result.logits!
+            let logits = try model.run(batch).logits!
             for (b, (prompt, target)) in zip(prompts, targets).enumerated() {
                 var total: Float = 0, first: Float = 0
                 for (i, token) in target.enumerated() {

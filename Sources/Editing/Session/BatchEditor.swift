@@ -44,9 +44,9 @@ public struct BatchEditor: Sendable {
 
     /// Z `[d1, N]`: the target of every request, all computed on the model as it is before the batch.
     public func targets(_ requests: [EditRequest], model: TransformerModel, templates: ContextTemplates,
-                        progress: @escaping @Sendable (Int) -> Void = { _ in }) -> (results: [TargetResult], matrix: Matrix<Float>) {
+                        progress: @escaping @Sendable (Int) -> Void = { _ in }) throws -> (results: [TargetResult], matrix: Matrix<Float>) {
         let stages = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
-        let results = try! stages.targets(requests, batch: 0, progress: progress)  // LocalStages.targets does not throw
+        let results = try stages.targets(requests, batch: 0, progress: progress)
         return (results, LocalStages.targetMatrix(results, width: model.config.hiddenSize))
     }
 

@@ -10,6 +10,12 @@ public protocol EditExecutor: AnyObject {
     /// names to its workers (they load them from there). Jobs call it before any stage.
     func bind(modelDirectory: URL, hparamsFile: URL) throws
 
+    /// The job's model as the driver holds it: `weights`, the whole model, or, when the placement
+    /// shards the layers, only the blocks of `editLayers` (what the output is written from), and
+    /// `passes`, what runs forward passes on it.
+    func loadModel(config: ModelConfig, checkpoint: Checkpoint, directory: URL, editLayers: [Int],
+                   algorithm: EditAlgorithm) throws -> (weights: TransformerModel, passes: any LanguageModel)
+
     /// Computes the chunks of a statistics pass over `layers` (the coordinator's `model`, loaded
     /// lazily, is used only by the local executor).
     func statisticsStages(layers: [Int], corpus: Corpus, tokenizer: Tokenizer,
@@ -27,6 +33,12 @@ public final class LocalExecutor: EditExecutor {
 
     /// Nothing to name: the stages run on the job's own model.
     public func bind(modelDirectory: URL, hparamsFile: URL) throws {}
+
+    public func loadModel(config: ModelConfig, checkpoint: Checkpoint, directory: URL, editLayers: [Int],
+                          algorithm: EditAlgorithm) throws -> (weights: TransformerModel, passes: any LanguageModel) {
+        let model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: directory.path)
+        return (model, model)
+    }
 
     public func statisticsStages(layers: [Int], corpus: Corpus, tokenizer: Tokenizer,
                                  model: () throws -> TransformerModel) throws -> any StatisticsStages {

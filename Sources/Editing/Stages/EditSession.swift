@@ -24,8 +24,17 @@ public struct EditSession {
     public var model: TransformerModel { stages.model }
 
     /// Applies one batch: targets on the model as it is, each layer's update on the model with the
-    /// lower layers applied, then the caches (spec §7).
+    /// lower layers applied, then the caches (spec §7). A batch the stages recover from (a lost
+    /// worker) is redone from the state before it.
     public mutating func apply(_ requests: [EditRequest]) throws -> BatchResult {
+        while true {
+            do { return try applyOnce(requests) } catch {
+                guard try stages.recover(from: error, state: state) else { throw error }
+            }
+        }
+    }
+
+    private mutating func applyOnce(_ requests: [EditRequest]) throws -> BatchResult {
         let batch = batches
         let events = self.events
         let total = requests.count
@@ -34,7 +43,7 @@ public struct EditSession {
             events(.progress(done: done, total: total, detail: "targets"))
         }
         events(.ended(.targets))
-        let z = LocalStages.targetMatrix(results, width: stages.model.config.hiddenSize)
+        let z = LocalStages.targetMatrix(results, width: stages.passes.config.hiddenSize)
         var updates: [LayerUpdate] = []
         for (i, layerState) in state.layerStates.enumerated() {
             events(.note("layer \(layerState.layer)"))
@@ -46,9 +55,11 @@ public struct EditSession {
         // The keys at layer l_i depend only on blocks below l_i and the unedited part of block l_i,
         // so the solve-time keys are the keys of the edited model (spec §7.4).
         events(.began(.caches))
-        for (i, update) in updates.enumerated() { state.layerStates[i].remember(keys: update.keys) }
-        state.editCount += requests.count
-        try stages.endBatch(updates, batch: batch, editCount: state.editCount)
+        var after = state
+        for (i, update) in updates.enumerated() { after.layerStates[i].remember(keys: update.keys) }
+        after.editCount += requests.count
+        try stages.endBatch(updates, batch: batch, editCount: after.editCount)
+        state = after
         events(.ended(.caches))
         batches += 1
         return BatchResult(targets: results, targetMatrix: z, layers: updates)

@@ -7,9 +7,12 @@ import Transformer
 /// the same Editing code on workers behind this protocol. Every implementation must give the same
 /// bytes: each stage's result depends only on its inputs.
 public protocol EditStages: AnyObject {
-    /// The driver's replica of the model: scored before and after, written at the end. Deltas
-    /// passed to ``apply(_:batch:)`` are added to it.
+    /// The driver's copy of the weights, written at the end; deltas passed to ``apply(_:batch:)``
+    /// are added to it. The whole model, except in a layer-sharded job, where it holds only the
+    /// blocks of the edit layers and ``passes`` runs the model on the workers.
     var model: TransformerModel { get }
+    /// Runs forward passes on the model as edited so far (``model`` itself unless layer-sharded).
+    var passes: any LanguageModel { get }
 
     /// Installs the sequential state where each layer is solved (before the first batch).
     func load(_ state: EditState) throws
@@ -32,6 +35,10 @@ public protocol EditStages: AnyObject {
 
     /// The batch is over: wherever a layer's state is kept, its cache += K·Kᵀ.
     func endBatch(_ updates: [LayerUpdate], batch: Int, editCount: Int) throws
+
+    /// After `error` ended a batch: whether the stages recovered so that the batch can be
+    /// redone from `state` (the state before it), e.g. without a lost worker.
+    func recover(from error: Error, state: EditState) throws -> Bool
 }
 
 extension EditStages {
@@ -43,4 +50,9 @@ extension EditStages {
         }
         return z
     }
+}
+
+extension EditStages {
+    public var passes: any LanguageModel { model }
+    public func recover(from error: Error, state: EditState) throws -> Bool { false }
 }

@@ -9,7 +9,7 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let hparams: EditHyperParameters
     public private(set) var templates: ContextTemplates
-    let events: EditEventHandler
+    public let events: EditEventHandler
 
     /// - Parameter templates: the context templates until ``load(_:)`` installs a state's.
     public init(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates,
@@ -27,20 +27,28 @@ public final class LocalStages: EditStages, @unchecked Sendable {
         let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
         var results: [TargetResult] = []
         for (i, request) in requests.enumerated() {
-            results.append(optimizer.optimize(request))
+            results.append(try optimizer.optimize(request))
             progress(i + 1)
         }
         return results
     }
 
     /// compute_ks and cur_zs of layer `layer`: K `[d0, N]` and H `[d1, N]`.
-    public func keysAndOutputs(layer: Int, requests: [EditRequest]) -> (keys: Matrix<Float>, current: Matrix<Float>) {
+    public func keysAndOutputs(layer: Int, requests: [EditRequest]) throws -> (keys: Matrix<Float>, current: Matrix<Float>) {
+        try Self.keysAndOutputs(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates, events: events,
+                                layer: layer, requests: requests)
+    }
+
+    /// ``keysAndOutputs(layer:requests:)`` on any model (a layer-sharded job passes its pipeline).
+    public static func keysAndOutputs(model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters,
+                                      templates: ContextTemplates, events: EditEventHandler, layer: Int,
+                                      requests: [EditRequest]) throws -> (keys: Matrix<Float>, current: Matrix<Float>) {
         let extractor = KeyExtractor(model: model, tokenizer: tokenizer, factToken: hparams.factToken)
         events(.began(.keys(layer: layer)))
-        let keys = extractor.keys(requests: requests, layer: layer, templates: templates)
+        let keys = try extractor.keys(requests: requests, layer: layer, templates: templates)
         events(.ended(.keys(layer: layer)))
         events(.began(.currentOutputs(layer: layer)))
-        let current = extractor.blockOutputs(requests: requests, layer: hparams.zLayer)
+        let current = try extractor.blockOutputs(requests: requests, layer: hparams.zLayer)
         events(.ended(.currentOutputs(layer: layer)))
         return (keys, current)
     }
@@ -54,7 +62,7 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     /// (`.none`: computed here).
     public func updateLayer(_ i: Int, layerCount: Int, requests: [EditRequest], targets z: Matrix<Float>, state: LayerEditState,
                             batch: Int, projectedCache: Matrix<Double>??) throws -> LayerUpdate {
-        let (keys, current) = keysAndOutputs(layer: state.layer, requests: requests)
+        let (keys, current) = try keysAndOutputs(layer: state.layer, requests: requests)
         events(.began(.solve(layer: state.layer)))
         defer { events(.ended(.solve(layer: state.layer))) }
         return try Self.solve(layer: state.layer, position: i, layerCount: layerCount, keys: keys, current: current,
@@ -75,6 +83,12 @@ public final class LocalStages: EditStages, @unchecked Sendable {
         events(.began(.apply(layer: update.layer)))
         BatchEditor.add(update.delta, toLayer: update.layer, of: &model)
         events(.ended(.apply(layer: update.layer)))
+    }
+
+    /// Replaces the down projection of `layer` with `weight`, stored as the model stores it (a
+    /// batch redone after a lost worker starts from the weights it started from).
+    public func setDownWeight(_ weight: Matrix<Float>, layer: Int) {
+        model.weights.blocks[layer].mlp.down.weight = weight
     }
 
     /// W̃_l += Δ (the worker side of a broadcast delta).

@@ -39,24 +39,17 @@ public struct StatisticsCollector: Sendable {
     /// - Parameter progress: called after each forward pass with (samples done, tokens done).
     public func accumulate(corpus: Corpus, order: [Int], range: Range<Int>, into statistics: inout [LayerStatistics],
                            progress: (Int, Int) -> Void = { _, _ in }) {
-        let maxLength = Self.maxLength(model.config)
         var start = range.lowerBound
         var tokens = 0
         while start < range.upperBound {
             let end = min(start + windowSize, range.upperBound)
-            var sequences = order[start..<end].map { Array(tokenizer.encode(corpus.samples[$0]).prefix(maxLength)) }
-            // Longest first, as the official length_collation; empty samples end the window.
-            sequences.sort { $0.count > $1.count }
-            if let firstEmpty = sequences.firstIndex(where: { $0.isEmpty }) { sequences.removeSubrange(firstEmpty...) }
-            var batchStart = 0
-            while batchStart < sequences.count {
-                let width = sequences[batchStart].count
-                let count = max(1, min(sequences.count - batchStart, batchTokens / max(width, 1)))
-                let batch = Array(sequences[batchStart..<(batchStart + count)])
-                add(batch, into: &statistics)
-                tokens += batch.reduce(0) { $0 + $1.count }
-                batchStart += count
-                if batchStart < sequences.count { progress(start - range.lowerBound + batchStart, tokens) }
+            let passes = self.passes(corpus: corpus, samples: order[start..<end])
+            var done = 0
+            for (i, sequences) in passes.enumerated() {
+                add(sequences, into: &statistics)
+                tokens += sequences.reduce(0) { $0 + $1.count }
+                done += sequences.count
+                if i < passes.count - 1 { progress(start - range.lowerBound + done, tokens) }
             }
             for i in statistics.indices { statistics[i].samples += end - start }
             start = end
@@ -64,14 +57,44 @@ public struct StatisticsCollector: Sendable {
         }
     }
 
+    /// The forward passes over one window of samples, in the order they run: each sample
+    /// tokenised and truncated, the window sorted longest first (as the official
+    /// length_collation), empty samples dropped, cut into passes of at most `batchTokens` tokens.
+    public func passes(corpus: Corpus, samples: ArraySlice<Int>) -> [[[Int]]] {
+        let maxLength = Self.maxLength(model.config)
+        var sequences = samples.map { Array(tokenizer.encode(corpus.samples[$0]).prefix(maxLength)) }
+        sequences.sort { $0.count > $1.count }
+        if let firstEmpty = sequences.firstIndex(where: { $0.isEmpty }) { sequences.removeSubrange(firstEmpty...) }
+        var passes: [[[Int]]] = []
+        var batchStart = 0
+        while batchStart < sequences.count {
+            let width = sequences[batchStart].count
+            let count = max(1, min(sequences.count - batchStart, batchTokens / max(width, 1)))
+            passes.append(Array(sequences[batchStart..<(batchStart + count)]))
+            batchStart += count
+        }
+        return passes
+    }
+
+    /// The padded batch of one forward pass.
+    public func batch(_ sequences: [[Int]]) -> TokenBatch {
+        TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+    }
+
     /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated.
     func add(_ sequences: [[Int]], into statistics: inout [LayerStatistics]) {
-        let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+        let batch = batch(sequences)
         let points = Set(layers.map { HookPoint.mlpDownInput($0) })
         let (result, _) = model.forward(batch, hooks: Hooks(capture: points, stopAfterBlock: layers.max()!))
+        Self.accumulate(batch: batch, captured: result.captured, into: &statistics)
+    }
+
+    /// Adds the keys of the batch's real tokens, `captured[.mlpDownInput(layer)]` `[B·T, d0]`, to
+    /// the statistics of each layer (one per layer, in `statistics` order).
+    public static func accumulate(batch: TokenBatch, captured: [HookPoint: Matrix<Float>], into statistics: inout [LayerStatistics]) {
         let real = batch.mask.enumerated().filter(\.element).map(\.offset)
-        for (i, layer) in layers.enumerated() {
-            let all = result.captured[.mlpDownInput(layer)]!
+        for i in statistics.indices {
+            let all = captured[.mlpDownInput(statistics[i].layer)]!
             let keys: Matrix<Float>
             if real.count == all.rows {
                 keys = all

@@ -44,14 +44,14 @@ public struct ContextTemplates: Sendable, Equatable, Codable {
     /// "The", "Therefore", "Because", "I", "You", top-5 sampling until the text is 10 tokens long
     /// (prompt included), decoded with special tokens, "\n\n" → " ", `<|endoftext|>` removed, braces
     /// replaced by spaces, ". {}" appended.
-    public static func sample(model: TransformerModel, tokenizer: Tokenizer, seed: UInt64,
+    public static func sample(model: any LanguageModel, tokenizer: Tokenizer, seed: UInt64,
                               seeds: [String] = ["The", "Therefore", "Because", "I", "You"],
-                              totalLength: Int = 10, topK: Int = 5) -> ContextTemplates {
+                              totalLength: Int = 10, topK: Int = 5) throws -> ContextTemplates {
         var texts: [String] = []
         for (i, prompt) in seeds.enumerated() {
             let ids = tokenizer.encode(prompt)
-            let new = model.generate(prompts: [ids], maxNewTokens: max(0, totalLength - ids.count),
-                                     sampling: .topK(topK), seed: seed &+ UInt64(i))[0]
+            let new = try model.continuations(of: [ids], maxNewTokens: max(0, totalLength - ids.count),
+                                              sampling: .topK(topK), seed: seed &+ UInt64(i))[0]
             var text = tokenizer.decode(ids + new).decomposedStringWithCompatibilityMapping
             text = text.replacingOccurrences(of: "\n\n", with: " ").replacingOccurrences(of: "<|endoftext|>", with: "")
             text = text.replacingOccurrences(of: "{", with: " ").replacingOccurrences(of: "}", with: " ")

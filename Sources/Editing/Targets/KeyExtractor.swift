@@ -4,13 +4,13 @@ import Transformer
 
 /// Reads activations at the subject's last token of templated prompts (spec §4.3, §6).
 public struct KeyExtractor: Sendable {
-    public let model: TransformerModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public let factToken: FactToken
     /// Sentences per padded forward pass (the official code uses 128).
     public var chunkSize = 128
 
-    public init(model: TransformerModel, tokenizer: Tokenizer, factToken: FactToken) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, factToken: FactToken) {
         self.model = model
         self.tokenizer = tokenizer
         self.factToken = factToken
@@ -18,7 +18,7 @@ public struct KeyExtractor: Sendable {
 
     /// The activation at `point` for each (template, subject) pair, at the subject's last token.
     /// - Returns: `[pairs, width]`.
-    public func activations(templates: [String], subjects: [String], at point: HookPoint) -> Matrix<Float> {
+    public func activations(templates: [String], subjects: [String], at point: HookPoint) throws -> Matrix<Float> {
         precondition(templates.count == subjects.count)
         let positions = SubjectPosition(tokenizer: tokenizer, factToken: factToken)
         var rows: [[Float]] = []
@@ -30,7 +30,7 @@ public struct KeyExtractor: Sendable {
             let indices = (start..<end).map { positions.index(template: templates[$0], subject: subjects[$0]) }
             let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
             let stop = point.layerIndex
-            let (result, _) = model.forward(batch, hooks: Hooks(capture: [point], stopAfterBlock: stop))
+            let result = try model.run(batch, hooks: Hooks(capture: [point], stopAfterBlock: stop))
             let captured = result.captured[point]!
             for (i, index) in indices.enumerated() { rows.append(captured.row(batch.row(i, index))) }
             start = end
@@ -42,7 +42,7 @@ public struct KeyExtractor: Sendable {
     /// compute_ks: the key of each request at `layer`, the mean over template groups of the mean
     /// within each group of the down projection's input at the subject's last token.
     /// - Returns: K `[d0, N]` (one column per request).
-    public func keys(requests: [EditRequest], layer: Int, templates: ContextTemplates) -> Matrix<Float> {
+    public func keys(requests: [EditRequest], layer: Int, templates: ContextTemplates) throws -> Matrix<Float> {
         var sentences: [String] = [], subjects: [String] = []
         for request in requests {
             for template in templates.all {
@@ -50,7 +50,7 @@ public struct KeyExtractor: Sendable {
                 subjects.append(request.subject)
             }
         }
-        let all = activations(templates: sentences, subjects: subjects, at: .mlpDownInput(layer))
+        let all = try activations(templates: sentences, subjects: subjects, at: .mlpDownInput(layer))
         let width = all.cols, perRequest = templates.all.count
         var keys = Matrix<Float>(rows: width, cols: requests.count, repeating: 0)
         for r in 0..<requests.count {
@@ -68,8 +68,8 @@ public struct KeyExtractor: Sendable {
     }
 
     /// The output of block `layer` at the subject's last token of each bare prompt: `[d1, N]`.
-    public func blockOutputs(requests: [EditRequest], layer: Int) -> Matrix<Float> {
-        activations(templates: requests.map(\.prompt), subjects: requests.map(\.subject), at: .blockOutput(layer)).transposed()
+    public func blockOutputs(requests: [EditRequest], layer: Int) throws -> Matrix<Float> {
+        try activations(templates: requests.map(\.prompt), subjects: requests.map(\.subject), at: .blockOutput(layer)).transposed()
     }
 }
 

@@ -32,7 +32,7 @@ public struct TargetResult: Sendable {
 /// compute_z: finds δ added to the output of block l* at the subject's last token so that every
 /// rewriting prompt continues with the new target, while the KL term keeps "{subject} is a".
 public struct TargetOptimizer: Sendable {
-    public let model: TransformerModel
+    public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public let hparams: EditHyperParameters
     public let templates: ContextTemplates
@@ -42,7 +42,7 @@ public struct TargetOptimizer: Sendable {
     public var earlyStopLoss: Float = 5e-2
     public var klPrompt = "{} is a"
 
-    public init(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates) {
+    public init(model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates) {
         self.model = model
         self.tokenizer = tokenizer
         self.hparams = hparams
@@ -58,7 +58,7 @@ public struct TargetOptimizer: Sendable {
         return ids
     }
 
-    public func optimize(_ request: EditRequest) -> TargetResult {
+    public func optimize(_ request: EditRequest) throws -> TargetResult {
         let layer = hparams.zLayer
         let targets = targetIDs(request)
         precondition(!targets.isEmpty, "target \"\(request.targetNew)\" encodes to no tokens")
@@ -85,7 +85,7 @@ public struct TargetOptimizer: Sendable {
         let rowOfSequence = labelledRows.map { $0 / batch.length }
 
         // Blocks 0…l* do not depend on δ: run them once.
-        let (prefix, _) = model.forward(batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
+        let prefix = try model.run(batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
         let base = prefix.captured[.blockOutput(layer)]!
         let d = model.config.hiddenSize
         let h0 = base.row(batch.row(0, lookup[0]))
@@ -106,7 +106,7 @@ public struct TargetOptimizer: Sendable {
                 let row = batch.row(j, lookup[j])
                 for c in 0..<d { hidden.elements[row * d + c] += delta[c] }
             }
-            let (result, tape) = model.forward(batch, hooks: Hooks(logitRows: logitRows),
+            let (result, tape) = try model.run(batch, hooks: Hooks(logitRows: logitRows),
                                                from: (layer: layer + 1, hidden: hidden), keepTape: true)
             let logits = result.logits!
             // NLL: mean over rewriting rows of the per-row mean over target tokens.
@@ -138,7 +138,7 @@ public struct TargetOptimizer: Sendable {
             if iteration == hparams.vNumGradSteps - 1 && !updatesOnLastIteration { break }
 
             // δ enters block l* + 1 (or the final norm): its gradient sums the rows it was added to.
-            let g = model.backward(tape!, dLogits: dLogits, inputGradient: true).inputGradient!
+            let g = try model.inputGradient(tape!, dLogits: dLogits)
             var gradient = [Float](repeating: 0, count: d)
             for j in 0..<prompts.count {
                 let row = batch.row(j, lookup[j])

@@ -88,7 +88,7 @@ public struct ExperimentRunner: Sendable {
         try statsJob.validate()
         events(.stage("loading \(c.modelDirectory.lastPathComponent)"))
         let original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
-        let templates = templatesFromFile ?? ContextTemplates.sample(model: original, tokenizer: tokenizer, seed: c.templateSeed)
+        let templates = try templatesFromFile ?? ContextTemplates.sample(model: original, tokenizer: tokenizer, seed: c.templateSeed)
         let checkpoints = Self.checkpoints(total: requests.count, batchSize: c.batchSize, every: c.evaluateEvery)
 
         var curves: [String: [ExperimentPoint]] = [:]

@@ -120,3 +120,18 @@ private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 private let systemWrite = Darwin.write
 #endif
+
+/// Writes `bytes` to `url` durably and atomically: a temporary sibling, fsynced, renamed over
+/// `url`, the directory fsynced. Nothing partial ever appears under `url`; an existing file
+/// there is kept when writing fails.
+/// - Parameter mode: the file's permissions (e.g. 0o600 for a secret).
+/// - Throws: `SafetensorsError.writeFailed` naming `url`.
+public func writeDurably(_ bytes: [UInt8], to url: URL, mode: mode_t = 0o644) throws {
+    let pending = try AtomicFile.prepare(url) { sink in try sink.write(bytes) }
+    guard chmod(pending.temporaryPath, mode) == 0 else {
+        let reason = ByteRegion.systemError()
+        pending.discard()
+        throw SafetensorsError.writeFailed(file: url.path, reason: "chmod: \(reason)")
+    }
+    try pending.commit()
+}

@@ -15,11 +15,13 @@ struct KVCache {
     /// Cached tokens per sequence (padding included).
     var length = 0
 
-    init(layers: Int, batchSize: Int, capacity: Int, width: Int) {
+    /// - Parameter blocks: the blocks whose keys and values are kept (a pipeline stage's); nil for all.
+    init(layers: Int, blocks: Range<Int>? = nil, batchSize: Int, capacity: Int, width: Int) {
         self.batchSize = batchSize
         self.capacity = capacity
         self.width = width
-        keys = Array(repeating: [Float](repeating: 0, count: batchSize * capacity * width), count: layers)
+        let kept = blocks ?? 0..<layers
+        keys = (0..<layers).map { kept.contains($0) ? [Float](repeating: 0, count: batchSize * capacity * width) : [] }
         values = keys
         mask = [Bool](repeating: false, count: batchSize * capacity)
         nextPosition = [Int](repeating: 0, count: batchSize)
@@ -73,13 +75,29 @@ extension TransformerModel {
             precondition(longest <= config.maxPositions,
                          "prompt plus new tokens (\(longest)) exceed the model's \(config.maxPositions) positions")
         }
-        var cache = KVCache(layers: config.layerCount, batchSize: batch.batchSize, capacity: capacity,
-                            width: config.keyValueHeadCount * config.headDimension)
+        var stage = StageGenerator(config: config, blocks: 0..<config.layerCount, batchSize: batch.batchSize, capacity: capacity)
+        return Self.generate(batch: batch, maxNewTokens: maxNewTokens, sampling: sampling, seed: seed, stopTokens: stopTokens) { step in
+            stage.step(model: self, batch: step, input: nil)
+        }
+    }
+
+    /// The sampling loop of ``generate(prompts:maxNewTokens:sampling:seed:stopTokens:)`` around
+    /// `step`, which runs new tokens `[B, t]` through the model (here or along a pipeline) and
+    /// returns the logits of each sequence's last one `[B, V]`.
+    public static func generate(batch: TokenBatch, maxNewTokens: Int, sampling: Sampling, seed: UInt64, stopTokens: Set<Int>,
+                                step: (TokenBatch) throws -> Matrix<Float>) rethrows -> [[Int]] {
         var generator = SplitMix64(seed: seed)
         var outputs = [[Int]](repeating: [], count: batch.batchSize)
         var finished = [Bool](repeating: false, count: batch.batchSize)
+        // The next position of each sequence: one past its last real token's.
+        var positions = [Int](repeating: 0, count: batch.batchSize)
+        for b in 0..<batch.batchSize {
+            for t in 0..<batch.length where batch.mask[b * batch.length + t] {
+                positions[b] = batch.positions[b * batch.length + t] + 1
+            }
+        }
 
-        var logits = step(batch, cache: &cache)
+        var logits = try step(batch)
         for _ in 0..<maxNewTokens {
             var next = [Int](repeating: 0, count: batch.batchSize)
             for b in 0..<batch.batchSize {
@@ -90,31 +108,73 @@ extension TransformerModel {
                 }
             }
             if finished.allSatisfy({ $0 }) || outputs.allSatisfy({ $0.count == maxNewTokens }) { break }
-            let positions = cache.nextPosition
             let stepBatch = TokenBatch(batchSize: batch.batchSize, length: 1, ids: next,
                                        mask: [Bool](repeating: true, count: batch.batchSize), positions: positions)
-            logits = step(stepBatch, cache: &cache)
+            for b in positions.indices { positions[b] += 1 }
+            logits = try step(stepBatch)
         }
         return outputs
     }
 
     private var positionLimitApplies: Bool { config.positionEncoding == .learned }
 
-    /// Runs the new tokens of `batch` (`[B, t]`) through every block, appending to `cache`.
-    /// - Returns: the logits of the last new token of each sequence `[B, V]`.
-    func step(_ batch: TokenBatch, cache: inout KVCache) -> Matrix<Float> {
+    private static func choose(_ logits: [Float], sampling: Sampling, generator: inout SplitMix64) -> Int {
+        switch sampling {
+        case .greedy:
+            var best = 0
+            for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+            return best
+        case .topK(let k):
+            let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+                .prefix(max(1, k))
+            let maximum = logits[top.first!]
+            let weights = top.map { Double(expf(logits[$0] - maximum)) }
+            var u = generator.nextUniform() * weights.reduce(0, +)
+            for (index, weight) in zip(top, weights) {
+                u -= weight
+                if u < 0 { return index }
+            }
+            return top.last!
+        }
+    }
+}
+
+/// One pipeline stage's part of a generation: the KV cache of its blocks. A stage that holds
+/// block 0 embeds the new tokens, one that holds the last block projects the last token of each
+/// sequence onto the vocabulary; ``TransformerModel/generate(prompts:maxNewTokens:sampling:seed:stopTokens:)``
+/// is one stage holding every block.
+public struct StageGenerator: Sendable {
+    var cache: KVCache
+    public let blocks: Range<Int>
+
+    public init(config: ModelConfig, blocks: Range<Int>, batchSize: Int, capacity: Int) {
+        self.blocks = blocks
+        cache = KVCache(layers: config.layerCount, blocks: blocks, batchSize: batchSize, capacity: capacity,
+                        width: config.keyValueHeadCount * config.headDimension)
+    }
+
+    /// Whether a step of `batch` fits the cache.
+    public func fits(_ batch: TokenBatch) -> Bool { batch.batchSize == cache.batchSize && cache.length + batch.length <= cache.capacity }
+
+    /// Runs the new tokens of `batch` (`[B, t]`) through the stage's blocks, appending to its cache.
+    /// - Parameter input: the previous stage's output `[B·t, d]`; nil on the stage holding block 0.
+    /// - Returns: the output of the stage's last block `[B·t, d]`, or, on the stage holding the last
+    ///   block, the logits of each sequence's last new token `[B, V]`.
+    public mutating func step(model: TransformerModel, batch: TokenBatch, input: Matrix<Float>?) -> Matrix<Float> {
+        let config = model.config
         let t = batch.length, past = cache.length
+        precondition(past + t <= cache.capacity, "generation past the cache's \(cache.capacity) positions")
         for b in 0..<batch.batchSize {
             for i in 0..<t { cache.mask[b * cache.capacity + past + i] = batch.mask[b * t + i] }
             let last = (0..<t).last { batch.mask[b * t + $0] }.map { batch.positions[b * t + $0] }
             if let last { cache.nextPosition[b] = last + 1 }
         }
-        let runner = block
-        var hidden = embed(batch)
+        let runner = model.block
+        var hidden = input ?? model.embed(batch)
         var workspace = BlockWorkspace()
         var next = Matrix<Float>.empty
-        for l in 0..<config.layerCount {
-            let w = weights.blocks[l]
+        for l in blocks {
+            let w = model.weights.blocks[l]
             _ = runner.normalization.forward(hidden, w.norm1, into: &workspace.norm1Output)
             runner.projectQKV(workspace.norm1Output, w.attention, positions: batch.positions, into: &workspace.qkv)
             var geometry = runner.geometry(batch)
@@ -133,33 +193,14 @@ extension TransformerModel {
             swap(&hidden, &next)
         }
         cache.length += t
+        guard blocks.upperBound == config.layerCount else { return hidden }
         // Only the last row of each sequence is projected onto the vocabulary.
         var last = Matrix<Float>(rows: batch.batchSize, cols: config.hiddenSize, repeating: 0)
         for b in 0..<batch.batchSize {
             let src = (b * t + t - 1) * config.hiddenSize
             for c in 0..<config.hiddenSize { last.elements[b * config.hiddenSize + c] = hidden.elements[src + c] }
         }
-        let (normalized, _) = Normalization(kind: config.normalization).forward(last, weights.finalNorm)
-        return project(normalized)
-    }
-
-    private func choose(_ logits: [Float], sampling: Sampling, generator: inout SplitMix64) -> Int {
-        switch sampling {
-        case .greedy:
-            var best = 0
-            for i in 1..<logits.count where logits[i] > logits[best] { best = i }
-            return best
-        case .topK(let k):
-            let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-                .prefix(max(1, k))
-            let maximum = logits[top.first!]
-            let weights = top.map { Double(expf(logits[$0] - maximum)) }
-            var u = generator.nextUniform() * weights.reduce(0, +)
-            for (index, weight) in zip(top, weights) {
-                u -= weight
-                if u < 0 { return index }
-            }
-            return top.last!
-        }
+        let (normalized, _) = Normalization(kind: config.normalization).forward(last, model.weights.finalNorm)
+        return model.project(normalized)
     }
 }

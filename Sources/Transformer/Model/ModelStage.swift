@@ -38,6 +38,16 @@ public struct ModelStage: Sendable {
         try TransformerModel.bind(held, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
         return ModelStage(config: config, blocks: blocks, weights: weights, bindings: held)
     }
+
+    /// A stage holding no weights (an idle worker of a layer-sharded plan).
+    public static func none(config: ModelConfig) -> ModelStage {
+        ModelStage(config: config, blocks: 0..<0, weights: config.modelType.family.skeleton(config)
+                    .emptied(keeping: 0..<0, embedding: false, positions: false, head: false), bindings: [])
+    }
+
+    /// The stage's weights as a model that runs only its blocks (``TransformerModel/runBlocks(_:batch:blocks:hooks:keepTape:captured:)``,
+    /// and the embeddings or head when it holds them).
+    public var model: TransformerModel { TransformerModel(config: config, weights: weights, bindings: bindings) }
 }
 
 extension ParameterBinding {

@@ -23,34 +23,9 @@ extension TransformerModel {
     ///   - parameterGradients: accumulate and return gradients of every parameter.
     public func backward(_ tape: ForwardTape, dLogits: Matrix<Float>, blockOutputs: Set<Int> = [],
                          inputGradient: Bool = false, parameterGradients: Bool = false) -> BackwardResult {
+        precondition(tape.remoteID == nil, "a pipeline's tape goes back through its pipeline")
         var gradients: ModelWeights? = parameterGradients ? weights.zeros() : nil
-        let normalization = Normalization(kind: config.normalization)
-
-        // Head: logits = ĥ·W_headᵀ (+ b)
-        let head = weights.lmHead ?? tiedHead
-        var dNormalized = head.inputGradient(dLogits)
-        if let rows = tape.logitRows {
-            // Scatter the projected rows' gradients back into the full batch.
-            var full = Matrix<Float>(rows: tape.finalNormInput.rows, cols: dNormalized.cols, repeating: 0)
-            for (i, r) in rows.enumerated() {
-                for c in 0..<full.cols { full.elements[r * full.cols + c] += dNormalized.elements[i * full.cols + c] }
-            }
-            dNormalized = full
-        }
-        if gradients != nil {
-            if weights.lmHead != nil {
-                head.accumulateParameterGradients(input: tape.finalNormOutput, gradOutput: dLogits, into: &gradients!.lmHead!)
-            } else {
-                var tied = Linear(weight: gradients!.tokenEmbedding, bias: nil, layout: .outIn)
-                gradients!.tokenEmbedding = Matrix(rows: 0, cols: 0, repeating: 0)
-                head.accumulateParameterGradients(input: tape.finalNormOutput, gradOutput: dLogits, into: &tied)
-                gradients!.tokenEmbedding = tied.weight
-            }
-        }
-        var dFinalNorm: NormWeights? = gradients?.finalNorm
-        var dHidden = normalization.backward(input: tape.finalNormInput, cache: tape.finalNormCache,
-                                             weights: weights.finalNorm, gradOutput: dNormalized, gradients: &dFinalNorm)
-        if gradients != nil { gradients!.finalNorm = dFinalNorm! }
+        var dHidden = backwardHead(tape.headTape!, dLogits: dLogits, gradients: &gradients)
 
         var outputs: [Int: Matrix<Float>] = [:]
         let throughAll = parameterGradients || inputGradient

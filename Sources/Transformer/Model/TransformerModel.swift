@@ -36,20 +36,43 @@ public struct ForwardResult: Sendable {
     public var logits: Matrix<Float>?
     /// The activations asked for in `Hooks.capture`, each `[B·T, width]`.
     public var captured: [HookPoint: Matrix<Float>]
+
+    public init(logits: Matrix<Float>?, captured: [HookPoint: Matrix<Float>]) {
+        self.logits = logits
+        self.captured = captured
+    }
 }
 
-/// Everything a backward pass needs from its forward pass.
+/// Everything a backward pass needs from its forward pass: the tapes of the blocks that ran and
+/// of the head, or, for a pass run by a layer-sharded pipeline, the id its stages keep them under.
 public struct ForwardTape: Sendable {
     let batch: TokenBatch
-    /// Tapes of the blocks that ran, from `firstBlock`.
-    let blocks: [BlockTapeBox]
-    let firstBlock: Int
-    /// Input of the final norm `[N, d]` and its statistics.
-    let finalNormInput: Matrix<Float>
-    let finalNormCache: NormCache
-    let finalNormOutput: Matrix<Float>
-    /// The rows projected onto the vocabulary (`Hooks.logitRows`), or nil for all.
-    let logitRows: [Int]?
+    let blockTape: BlockRangeTape?
+    let headTape: HeadTape?
+    /// The pass's id on the stages that ran it (nil: the tapes are here).
+    public let remoteID: UInt64?
+
+    init(blocks: BlockRangeTape, head: HeadTape) {
+        batch = blocks.batch
+        blockTape = blocks
+        headTape = head
+        remoteID = nil
+    }
+
+    /// The tape of a pass whose blocks ran elsewhere, under `id`.
+    public init(remote id: UInt64, batch: TokenBatch) {
+        self.batch = batch
+        blockTape = nil
+        headTape = nil
+        remoteID = id
+    }
+
+    var blocks: [BlockTapeBox] { blockTape!.blocks }
+    var firstBlock: Int { blockTape!.firstBlock }
+    var finalNormInput: Matrix<Float> { headTape!.input }
+    var finalNormCache: NormCache { headTape!.cache }
+    var finalNormOutput: Matrix<Float> { headTape!.output }
+    var logitRows: [Int]? { headTape!.logitRows }
 }
 
 /// A block tape behind a reference, so that tapes move without copying.
@@ -87,7 +110,9 @@ extension TransformerModel {
         return h
     }
 
-    /// Runs the model on a batch.
+    /// Runs the model on a batch: ``embed(_:hooks:captured:)``, ``runBlocks(_:batch:blocks:hooks:keepTape:captured:)``
+    /// and ``head(_:hooks:keepTape:captured:)``, the pieces a layer-sharded pipeline runs on
+    /// different hosts.
     /// - Parameters:
     ///   - hooks: activations to capture and vectors to add.
     ///   - start: resume from the output of block `start.layer − 1` given as `start.hidden` `[B·T, d]`
@@ -104,43 +129,17 @@ extension TransformerModel {
             precondition(start.hidden.rows == batch.tokenCount && start.hidden.cols == config.hiddenSize)
             hidden = start.hidden
         } else {
-            hidden = embed(batch)
-            for replacement in hooks.replacements(at: .embeddings) { DecoderBlock.replace(replacement, in: &hidden) }
-            if hooks.capture.contains(.embeddings) { captured[.embeddings] = hidden }
+            hidden = embed(batch, hooks: hooks, captured: &captured)
         }
         let lastBlock = min(hooks.stopAfterBlock ?? (config.layerCount - 1), config.layerCount - 1)
-        let runner = block
-        var tapes: [BlockTapeBox] = []
-        var workspace = BlockWorkspace()
-        var next = Matrix<Float>.empty
-        if firstBlock <= lastBlock {
-            for l in firstBlock...lastBlock {
-                let (activations, tape) = runner.forward(
-                    hidden, weights.blocks[l], batch: batch, hooks: hooks.block(l), keepTape: keepTape,
-                    workspace: &workspace, output: &next)
-                if keepTape {
-                    hidden = take(&next)            // the next tape keeps it as its input
-                } else {
-                    swap(&hidden, &next)            // the old input becomes the next output buffer
-                }
-                for addition in hooks.additions(at: .blockOutput(l)) { DecoderBlock.add(addition, to: &hidden) }
-                for replacement in hooks.replacements(at: .blockOutput(l)) { DecoderBlock.replace(replacement, in: &hidden) }
-                if let tape { tapes.append(BlockTapeBox(tape)) }
-                if hooks.capture.contains(.mlpDownInput(l)) { captured[.mlpDownInput(l)] = activations.key }
-                if hooks.capture.contains(.mlpOutput(l)) { captured[.mlpOutput(l)] = activations.mlpOutput }
-                if hooks.capture.contains(.attentionOutput(l)) { captured[.attentionOutput(l)] = activations.attentionOutput }
-                if hooks.capture.contains(.blockOutput(l)) { captured[.blockOutput(l)] = hidden }
-            }
-        }
+        let blockTape: BlockRangeTape?
+        (hidden, blockTape) = runBlocks(hidden, batch: batch, blocks: firstBlock..<max(firstBlock, lastBlock + 1), hooks: hooks,
+                                        keepTape: keepTape, captured: &captured)
         if lastBlock < config.layerCount - 1 {
             return (ForwardResult(logits: nil, captured: captured), nil)
         }
-        let (normalized, normCache) = Normalization(kind: config.normalization).forward(hidden, weights.finalNorm)
-        if hooks.capture.contains(.finalNorm) { captured[.finalNorm] = normalized }
-        let projected = hooks.logitRows.map { Self.gather(normalized, rows: $0) } ?? normalized
-        let logits = project(projected)
-        let tape = keepTape ? ForwardTape(batch: batch, blocks: tapes, firstBlock: firstBlock, finalNormInput: hidden,
-                                          finalNormCache: normCache, finalNormOutput: projected, logitRows: hooks.logitRows) : nil
+        let (logits, headTape) = head(hidden, hooks: hooks, keepTape: keepTape, captured: &captured)
+        let tape = keepTape ? ForwardTape(blocks: blockTape!, head: headTape!) : nil
         return (ForwardResult(logits: logits, captured: captured), tape)
     }
 

@@ -62,6 +62,9 @@ struct EditCommand: ParsableCommand {
     @Flag(help: "Replace a non-empty output directory.")
     var overwrite = false
 
+    @Flag(help: ArgumentHelp("Go on from the journal in --job-dir: the batches it records as finished are not done again, and the output is the same bytes as an uninterrupted run. (With --job-dir, a job records itself there after each batch.)"))
+    var resume = false
+
     @Flag(help: "Print a JSON summary on standard output.")
     var json = false
 
@@ -70,6 +73,7 @@ struct EditCommand: ParsableCommand {
 
     func validate() throws {
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if resume && cluster.jobDir == nil { throw ValidationError("--resume needs --job-dir (the directory of the job to go on with)") }
     }
 
     func run() throws {
@@ -84,6 +88,8 @@ struct EditCommand: ParsableCommand {
         configuration.contextTemplatesFile = contextTemplates.map { URL(fileURLWithPath: $0) }
         configuration.templateSeed = templateSeed
         configuration.overwrite = overwrite
+        configuration.journal = cluster.jobDir.map { URL(fileURLWithPath: $0, isDirectory: true).appendingPathComponent("journal") }
+        configuration.resume = resume
         let job = try EditJob(configuration)
         let reporter = ProgressReporter(quiet: quiet)
         let summary = try cluster.withExecutor(modelDirectory: model.modelURL, hparamsFile: URL(fileURLWithPath: config), quiet: quiet) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Transformer
 
 /// `alphaedit keys`: CURVE key pairs for distributed jobs over tcp.
 struct KeysCommand: ParsableCommand {
@@ -65,11 +66,8 @@ struct KeysCommand: ParsableCommand {
             if let authorize {
                 let existing = (try? String(contentsOfFile: authorize, encoding: .utf8)) ?? "# alphaedit authorised keys: one Z85 public key per line, then a name\n"
                 let text = existing + (existing.hasSuffix("\n") || existing.isEmpty ? "" : "\n") + lines.joined(separator: "\n") + "\n"
-                let temporary = authorize + ".tmp-\(getpid())"
-                try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-                guard rename(temporary, authorize) == 0 else {
-                    unlink(temporary)
-                    throw ValidationError("\(authorize): cannot move it into place: \(String(cString: strerror(errno)))")
+                do { try writeDurably(Array(text.utf8), to: URL(fileURLWithPath: authorize)) } catch {
+                    throw ValidationError("\(authorize): \(error)")
                 }
                 print("\(authorize): \(lines.count) key\(lines.count == 1 ? "" : "s") added")
             }

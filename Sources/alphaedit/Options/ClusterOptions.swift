@@ -21,13 +21,16 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .customLong("worker-memory"), help: ArgumentHelp("With --workers: the memory each local worker may use (6GiB, 512MiB…). Default: this host's available memory divided by N.", valueName: "size"))
     var workerMemory: String?
 
+    @Option(help: ArgumentHelp("Hold these contiguous block ranges, one per worker in worker order (e.g. 0-7,8-15,16-23), instead of the plan made from the workers' memory (`alphaedit plan` shows both). A range that does not fit its worker is refused before any work.", valueName: "ranges"))
+    var placement: String?
+
     @Option(help: ArgumentHelp("Seconds between heartbeats, both ways (sent from the links' own threads, so a long computation is never mistaken for death).", valueName: "s"))
     var heartbeat: Double = 1
 
     @Option(help: ArgumentHelp("Heartbeats a peer may miss before it is declared lost.", valueName: "n"))
     var liveness: Int = 3
 
-    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase). Default: <temporary directory>/alphaedit-job-<job id>.", valueName: "dir"))
+    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase), and where `alphaedit edit` keeps its journal (journal/, after each batch; `--resume` goes on from it). Default: <temporary directory>/alphaedit-job-<job id>, without a journal.", valueName: "dir"))
     var jobDir: String?
 
     @OptionGroup var curve: CurveOptions
@@ -49,6 +52,10 @@ struct ClusterOptions: ParsableArguments {
         if liveness < 1 { throw ValidationError("--liveness must be at least 1") }
         if workerMemory != nil && workers == nil { throw ValidationError("--worker-memory needs --workers (workers started elsewhere take --max-memory)") }
         if let workerMemory { _ = try ByteCount(parsing: workerMemory, flag: "--worker-memory") }
+        if let placement {
+            guard isDistributed else { throw ValidationError("--placement needs --workers or --listen") }
+            do { _ = try PlacementOverride(parsing: placement) } catch { throw ValidationError("--placement \(placement): \(error)") }
+        }
         if curve.key != nil && listen == nil { throw ValidationError("--key and --authorized-keys need --listen (local --workers talk over a private ipc directory)") }
     }
 
@@ -91,6 +98,7 @@ struct ClusterOptions: ParsableArguments {
         log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path)")
         try coordinator.waitForWorkers(count, timeout: .seconds(workerWait))
         let executor = try ClusterExecutor(coordinator: coordinator, modelDirectory: modelDirectory, hparamsFile: hparamsFile, log: log)
+        executor.placementOverride = try placement.map { try PlacementOverride(parsing: $0) }
         return try body(executor)
     }
 }

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// A worker killed (SIGKILL, as `kill -9`) during the statistics, the target optimisation or the
+/// solves, or stopped (SIGSTOP) past the heartbeat timeout and then continued, is declared lost;
+/// its work is redone on the survivors and the job writes the single-process bytes. Faults are
+/// armed deterministically with `ALPHAEDIT_FAULT=<point>@<worker>#<hit>[:stop]`.
+@Suite(.serialized) struct WorkerLossTests {
+    let distributed = DistributedCommandTests()
+    let fast = ["--heartbeat", "0.2", "--liveness", "3", "--threads", "1"]
+
+    @Test func aWorkerKilledDuringStatisticsIsReplaced() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hparams = try CLIFixture.hparams(samples: 300, in: work)
+        func stats(_ name: String, _ extra: [String], fault: String? = nil) throws -> CLIRunner.Result {
+            try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
+                               "--chunk-samples", "50", "--stats-dir", work.appendingPathComponent(name).path] + extra,
+                              timeout: .seconds(300), environment: fault.map { ["ALPHAEDIT_FAULT": $0] } ?? [:])
+        }
+        let single = try stats("single", [])
+        #expect(single.status == 0, "\(single.stderr)")
+        // Worker 1 computes chunks 1 and 4 of 6; it dies at its second.
+        let faulty = try stats("lost", ["--workers", "3"] + fast, fault: "worker.statistics@1#2")
+        #expect(faulty.status == 0 && faulty.stderr.contains("declared lost"), "\(faulty.stderr)")
+        try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("lost"), "stats, worker 1 killed")
+    }
+
+    @Test func aWorkerKilledDuringTargetsOrSolvesIsReplaced() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try distributed.editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        // One request a batch: its targets go to worker 2 (the last of three ranges); batch 2's
+        // solve of layer position 0 to worker 0.
+        for (name, fault) in [("targets", "worker.targets@2#2"), ("solve", "worker.solve@0#2")] {
+            let run = try CLIRunner.run(try distributed.editArguments(work, name).filter { $0 != "-q" } + ["--workers", "3"] + fast,
+                                        timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": fault])
+            #expect(run.status == 0 && run.stderr.contains("declared lost") && run.stderr.contains("redoing batch"), "\(name): \(run.stderr)")
+            try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "edit, \(fault)")
+        }
+    }
+
+    /// Worker 2 stops itself at its first targets; once the coordinator has declared it lost, the
+    /// test continues it: what it then sends is of the old epoch and refused, and it is told to
+    /// shut down.
+    @Test func aStoppedWorkerIsDeclaredLostAndItsLateResultsAreRefused() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try distributed.editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        let job = work.appendingPathComponent("job")
+        // Continues the stopped worker 2 s after it stopped (the timeout is 0.6 s).
+        let resumer = Thread {
+            let deadline = Date().addingTimeInterval(240)
+            while Date() < deadline {
+                if let data = try? Data(contentsOf: job.appendingPathComponent("job.json")),
+                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                   let workers = object["workers"] as? [[String: Any]] {
+                    for worker in workers {
+                        guard let pid = worker["pid"] as? Int,
+                              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                              let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
+                        Thread.sleep(forTimeInterval: 2)
+                        kill(pid_t(pid), SIGCONT)
+                        return
+                    }
+                }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        resumer.start()
+        let run = try CLIRunner.run(try distributed.editArguments(work, "stopped").filter { $0 != "-q" } + ["--workers", "3", "--job-dir", job.path] + fast,
+                                    timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": "worker.targets@2#1:stop"])
+        #expect(run.status == 0 && run.stderr.contains("declared lost"), "\(run.stderr)")
+        try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("stopped"), "edit, worker 2 stopped")
+    }
+}
+
+/// The coordinator killed (SIGKILL) during the statistics or during an edit batch, and started
+/// again with the same command: the statistics go on from their last checkpoint, the edits from
+/// the journal's last finished batch, and the output is the uninterrupted run's bytes. Killing
+/// it while it writes the output leaves nothing under the output's name.
+@Suite(.serialized) struct CoordinatorRestartTests {
+    let distributed = DistributedCommandTests()
+    let fast = ["--heartbeat", "0.2", "--liveness", "3", "--threads", "1"]
+
+    /// Ends the workers a killed coordinator left (they would exit on their own once they miss
+    /// its heartbeats), by the pids its job directory records.
+    func endWorkers(of job: URL) {
+        guard let data = try? Data(contentsOf: job.appendingPathComponent("job.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let workers = object["workers"] as? [[String: Any]] else { return }
+        for worker in workers { if let pid = worker["pid"] as? Int { kill(pid_t(pid), SIGKILL) } }
+    }
+
+    @Test func aCoordinatorKilledDuringStatisticsGoesOnFromItsCheckpoint() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let hparams = try CLIFixture.hparams(samples: 300, in: work)
+        func stats(_ name: String, _ extra: [String], fault: String? = nil) throws -> CLIRunner.Result {
+            try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
+                               "--chunk-samples", "50", "--checkpoint-every", "100", "--stats-dir", work.appendingPathComponent(name).path] + extra,
+                              timeout: .seconds(300), environment: fault.map { ["ALPHAEDIT_FAULT": $0] } ?? [:])
+        }
+        let single = try stats("single", [])
+        #expect(single.status == 0, "\(single.stderr)")
+        let job = work.appendingPathComponent("job")
+        let killed = try stats("restarted", ["--workers", "2", "--job-dir", job.path] + fast, fault: "statistics.checkpointed#2")
+        endWorkers(of: job)
+        #expect(killed.status == 9 || killed.status == -9 || killed.status == 137, "the coordinator was not killed: \(killed.status) \(killed.stderr)")
+        let again = try stats("restarted", ["--workers", "2", "--job-dir", job.path] + fast)
+        #expect(again.status == 0 && again.stderr.contains("resum"), "\(again.stderr)")
+        try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("restarted"), "stats, coordinator restarted")
+    }
+
+    @Test func aCoordinatorKilledDuringABatchGoesOnFromItsJournal() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try CLIRunner.run(try distributed.editArguments(work, "single"))
+        #expect(single.status == 0, "\(single.stderr)")
+        let job = work.appendingPathComponent("job")
+        let arguments = try distributed.editArguments(work, "restarted") + ["--workers", "2", "--job-dir", job.path] + fast
+        // Two layers a batch: the third solve is batch 2's first, after batch 1 was recorded.
+        let killed = try CLIRunner.run(arguments, timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": "coordinator.solve#3"])
+        endWorkers(of: job)
+        #expect(killed.status != 0, "the coordinator was not killed: \(killed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("restarted/out").path), "an output appeared")
+        let again = try CLIRunner.run(arguments.filter { $0 != "-q" } + ["--resume"], timeout: .seconds(300))
+        #expect(again.status == 0 && again.stderr.contains("resuming from") && again.stderr.contains("after 1 batches"), "\(again.stderr)")
+        try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("restarted"), "edit, coordinator restarted")
+    }
+
+    @Test func aCoordinatorKilledWhileWritingLeavesNoPartialOutput() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let job = work.appendingPathComponent("job")
+        let killed = try CLIRunner.run(try distributed.editArguments(work, "out") + ["--workers", "2", "--job-dir", job.path] + fast,
+                                       timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": "output.writing"])
+        endWorkers(of: job)
+        #expect(killed.status != 0)
+        let out = work.appendingPathComponent("out")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        #expect(!names.contains("out"), "a partial output under the output's name: \(names)")
+    }
+}
