@@ -13,6 +13,14 @@ import Transformer
         .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 65504, 65520, 1e-8, 5.96e-8, 6.1e-5, 3.0e38,
     ]
 
+    /// Bit for bit, except that a NaN need only stay a NaN of the same sign: widening to Double
+    /// quiets a signalling NaN, and an optimised build may fold the test's own round trip away.
+    static func sameOrBothNaN(_ a: [Float], _ b: [Float]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { x, y in
+            x.isNaN || y.isNaN ? x.isNaN && y.isNaN && x.sign == y.sign : x.bitPattern == y.bitPattern
+        }
+    }
+
     static func roundTrip(_ writer: SafetensorsWriter) throws -> SafetensorsFile {
         try SafetensorsFile(bytes: writer.serialized(), name: "roundtrip.safetensors")
     }
@@ -24,7 +32,7 @@ import Transformer
         let file = try Self.roundTrip(writer)
         #expect(SafetensorsTestSupport.bits(try file.floats("x")) == SafetensorsTestSupport.bits(values))
         #expect(try file.withFloats("x") { SafetensorsTestSupport.bits(Array($0)) } == SafetensorsTestSupport.bits(values))
-        #expect(try file.doubles("x").map { Float($0).bitPattern } == SafetensorsTestSupport.bits(values.map { $0.isNaN ? Float(Double($0)) : $0 }))
+        #expect(Self.sameOrBothNaN(try file.doubles("x").map { Float($0) }, values))
         #expect(try file.rawBytes("x") == SafetensorsTestSupport.bytes(values))
     }
 
@@ -41,7 +49,7 @@ import Transformer
         try again.add(name: "h", floats: floats, shape: [256, 256], as: dtype)
         #expect(try Self.roundTrip(again).rawBytes("h") == SafetensorsTestSupport.bytes(patterns))
         // doubles widen the same way.
-        #expect(try file.doubles("h").map { Float($0).bitPattern } == floats.map { $0.isNaN ? Float(Double($0)).bitPattern : $0.bitPattern })
+        #expect(Self.sameOrBothNaN(try file.doubles("h").map { Float($0) }, floats))
         // And withFloats converts into a temporary buffer for half dtypes.
         #expect(try file.withFloats("h") { SafetensorsTestSupport.bits(Array($0)) } == SafetensorsTestSupport.bits(floats))
     }

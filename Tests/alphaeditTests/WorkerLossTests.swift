@@ -32,11 +32,14 @@ import Testing
         let single = try CLIRunner.run(try distributed.editArguments(work, "single"))
         #expect(single.status == 0, "\(single.stderr)")
         // One request a batch: its targets go to worker 2 (the last of three ranges); batch 2's
-        // solve of layer position 0 to worker 0.
-        for (name, fault) in [("targets", "worker.targets@2#2"), ("solve", "worker.solve@0#2")] {
-            let run = try CLIRunner.run(try distributed.editArguments(work, name).filter { $0 != "-q" } + ["--workers", "3"] + fast,
+        // solve of layer position 0 to worker 0. Layer-sharded over 3 (20 MiB each): worker 1
+        // holds block 2 and solves layer 2; the survivors are planned again as 2 stages.
+        for (name, fault, extra) in [("targets", "worker.targets@2#2", []), ("solve", "worker.solve@0#2", []),
+                                     ("sharded", "worker.solve@1#2", ["--worker-memory", "20MiB"])] {
+            let run = try CLIRunner.run(try distributed.editArguments(work, name).filter { $0 != "-q" } + ["--workers", "3"] + fast + extra,
                                         timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": fault])
             #expect(run.status == 0 && run.stderr.contains("declared lost") && run.stderr.contains("redoing batch"), "\(name): \(run.stderr)")
+            if name == "sharded" { #expect(run.stderr.contains("plan: layer-sharded over 2 workers"), "\(run.stderr)") }
             try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "edit, \(fault)")
         }
     }

@@ -3,7 +3,10 @@
 # requests, 300 statistics samples, so a run takes seconds. Every path is absolute, so the same
 # command works inside a network namespace or a Slurm task.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-ALPHAEDIT=${ALPHAEDIT:-$REPO/.build/debug/alphaedit}
+if [ -z "${ALPHAEDIT:-}" ]; then
+  ALPHAEDIT=$REPO/.build/release/alphaedit
+  [ -x "$ALPHAEDIT" ] || ALPHAEDIT=$REPO/.build/debug/alphaedit
+fi
 FIXTURE=$REPO/Tests/Fixtures/alphaedit-oracle
 
 # make_job WORK: the requests and hparams of the job, under WORK.

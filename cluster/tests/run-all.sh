@@ -5,7 +5,12 @@
 # Run by scripts/test.sh (README command 2) after the Swift tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-export ALPHAEDIT=${ALPHAEDIT:-$root/.build/debug/alphaedit}
+# alphaedit: $ALPHAEDIT, else the release build (scripts/test.sh makes it), else the debug one.
+if [ -z "${ALPHAEDIT:-}" ]; then
+  ALPHAEDIT=$root/.build/release/alphaedit
+  [ -x "$ALPHAEDIT" ] || ALPHAEDIT=$root/.build/debug/alphaedit
+fi
+export ALPHAEDIT
 for test in kubernetes/run-test.sh ssh/run-test.sh netns/run-test.sh slurm/run-test.sh; do
   echo "==> cluster/$test"
   start=$SECONDS
