@@ -169,6 +169,7 @@ struct PlacementTests {
             try ShardPlanner.plan(model: model, workers: try Self.workers(Array(repeating: "64GiB", count: 3)))
         } throws: { error in
             "\(error)".contains("the whole model needs at least") && "\(error)".contains("the 3 workers offer 192 GiB")
+                && "\(error)".contains("the best split into contiguous ranges") && "\(error)".contains("worker w0 blocks 0-")
         }
     }
 

@@ -13,15 +13,30 @@ final class PipelineModel: LanguageModel, @unchecked Sendable {
     private let stageRanges: () -> [Range<Int>]
     /// Called before the first pass: the workers must have a PLAN loaded.
     private let ensurePlanned: () throws -> Void
+    /// Called when a worker is lost during a pass: true when the pass can be run again (the
+    /// survivors hold the model as it was), false to let the caller redo more (an edit batch).
+    private let recover: (WorkerLost) throws -> Bool
     private var nextPass: UInt64 = 1
     /// Passes whose tapes the stages still keep (released when a newer taped pass starts).
     private var openTapes: Set<UInt64> = []
 
-    init(config: ModelConfig, coordinator: Coordinator, stages: @escaping () -> [Range<Int>], ensurePlanned: @escaping () throws -> Void) {
+    init(config: ModelConfig, coordinator: Coordinator, stages: @escaping () -> [Range<Int>], ensurePlanned: @escaping () throws -> Void,
+         recover: @escaping (WorkerLost) throws -> Bool = { _ in false }) {
         self.config = config
         self.coordinator = coordinator
         self.stageRanges = stages
         self.ensurePlanned = ensurePlanned
+        self.recover = recover
+    }
+
+    /// Runs `pass`, again after each lost worker the job recovers from here.
+    private func again<T>(_ pass: () throws -> T) throws -> T {
+        while true {
+            do { return try pass() } catch let lost as WorkerLost {
+                openTapes = []
+                guard try recover(lost) else { throw lost }
+            }
+        }
     }
 
     private func worker(holding block: Int) throws -> Int {
@@ -50,6 +65,11 @@ final class PipelineModel: LanguageModel, @unchecked Sendable {
 
     func run(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
              keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
+        try again { try runOnce(batch, hooks: hooks, from: start, keepTape: keepTape) }
+    }
+
+    private func runOnce(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
+                         keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
         try ensurePlanned()
         if keepTape {
             release(openTapes)
@@ -91,6 +111,10 @@ final class PipelineModel: LanguageModel, @unchecked Sendable {
     }
 
     func continuations(of prompts: [[Int]], maxNewTokens: Int, sampling: Sampling, seed: UInt64) throws -> [[Int]] {
+        try again { try continuationsOnce(of: prompts, maxNewTokens: maxNewTokens, sampling: sampling, seed: seed) }
+    }
+
+    private func continuationsOnce(of prompts: [[Int]], maxNewTokens: Int, sampling: Sampling, seed: UInt64) throws -> [[Int]] {
         try ensurePlanned()
         guard prompts.allSatisfy({ !$0.isEmpty }) else { throw ClusterError.badPayload("generation from an empty prompt") }
         let batch = TokenBatch(prompts, padding: .left)

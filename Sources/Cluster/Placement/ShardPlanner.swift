@@ -50,7 +50,9 @@ public enum ShardPlanner {
     /// budget. The optimum is one of the loads cost(a..<b) / budget(w); a binary search over
     /// those candidates with a greedy check (each worker takes the longest range that stays under
     /// the candidate, which is optimal because a stage's bytes grow with its range) finds it.
-    static func balancedRanges(model: MemoryModel, workers: [WorkerBudget]) -> [Range<Int>]? {
+    /// - Parameter limit: the largest load a candidate may have (1: the budgets; `.infinity`: the
+    ///   best split whatever the budgets, for saying what is missing).
+    static func balancedRanges(model: MemoryModel, workers: [WorkerBudget], limit: Double = 1) -> [Range<Int>]? {
         let blocks = model.blockCount
         guard blocks > 0 else { return [] }
         var candidates: [Double] = []
@@ -59,7 +61,7 @@ public enum ShardPlanner {
             for a in 0..<blocks {
                 for b in (a + 1)...blocks {
                     let load = Double(model.stage(blocks: a..<b).total) / Double(worker.bytes)
-                    if load <= 1 { candidates.append(load) }
+                    if load <= limit { candidates.append(load) }
                 }
             }
         }
@@ -116,6 +118,13 @@ public enum ShardPlanner {
             let need = model.stage(blocks: heaviest..<(heaviest + 1)).total
             if need > largest.bytes {
                 lines.append("block \(heaviest) alone needs \(ByteCount(need)) (its weights, edit state, activations and workspace); the largest worker, \(largest.name), has \(ByteCount(largest.bytes)): \(ByteCount(need - largest.bytes)) missing")
+            }
+        }
+        if lines.isEmpty, let ranges = balancedRanges(model: model, workers: workers, limit: .infinity) {
+            // Every block fits somewhere, but no split does: say where the best split overflows.
+            let best = sharded(model: model, workers: workers, ranges: ranges)
+            for stage in best.stages where !stage.fits {
+                lines.append("the best split into contiguous ranges (each stage keeps its own activations and workspace, the first also the embeddings, the last the head) still gives worker \(stage.budget.name) blocks \(stage.blocks.blockList), which need \(ByteCount(stage.memory.total)); it has \(ByteCount(stage.budget.bytes)): \(ByteCount(stage.memory.total - stage.budget.bytes)) missing")
             }
         }
         let whole = model.stage(blocks: 0..<model.blockCount).total

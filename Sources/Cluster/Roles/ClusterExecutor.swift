@@ -36,6 +36,8 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     private var planned = false
     /// The layer-sharded job's pipeline, made when its model is loaded.
     private(set) var pipeline: PipelineModel?
+    /// The edit session in progress, if any.
+    weak var session: ClusterEditStages?
 
     public init(coordinator: Coordinator, modelDirectory: URL, hparamsFile: URL, log: @escaping @Sendable (String) -> Void) throws {
         self.coordinator = coordinator
@@ -179,11 +181,25 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     }
 
     private func makePipeline(config: ModelConfig, algorithm: EditAlgorithm, layers: [Int]) -> PipelineModel {
-        let pipeline = PipelineModel(config: config, coordinator: coordinator, stages: { [unowned self] in self.stageRanges }) { [unowned self] in
-            try self.ensurePlanned(algorithm: algorithm, layers: layers)
-        }
+        let pipeline = PipelineModel(config: config, coordinator: coordinator, stages: { [unowned self] in self.stageRanges },
+                                     ensurePlanned: { [unowned self] in try self.ensurePlanned(algorithm: algorithm, layers: layers) },
+                                     recover: { [unowned self] lost in try self.recoverPipeline(lost, algorithm: algorithm, layers: layers) })
         self.pipeline = pipeline
         return pipeline
+    }
+
+    /// A worker lost during a pipeline pass outside an edit batch (template sampling, scoring):
+    /// the survivors are planned again and given the edit layers' weights as the coordinator
+    /// holds them, and the pass is run again. Inside a batch the batch is redone instead (false).
+    func recoverPipeline(_ lost: WorkerLost, algorithm: EditAlgorithm, layers: [Int]) throws -> Bool {
+        if session?.batchInProgress == true { return false }
+        guard recover(lost) else { throw lost.asClusterError }
+        log("running the pass again on the \(workerCount) worker\(workerCount == 1 ? "" : "s") left")
+        try surviving("the plan") {
+            try plan(algorithm: algorithm, layers: layers)
+            try session?.restoreWeights()
+        }
+        return true
     }
 
     public func statisticsStages(layers: [Int], corpus: Corpus, tokenizer: Tokenizer,
@@ -233,7 +249,9 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         try checkPlacement(layers: hparams.layers)
         let local = LocalStages(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates, events: events)
         let pipeline = isSharded ? (self.pipeline ?? makePipeline(config: model.config, algorithm: algorithm, layers: hparams.layers)) : nil
-        return ClusterEditStages(executor: self, local: local, layers: hparams.layers, algorithm: algorithm, pipeline: pipeline)
+        let stages = ClusterEditStages(executor: self, local: local, layers: hparams.layers, algorithm: algorithm, pipeline: pipeline)
+        session = stages
+        return stages
     }
 }
 
@@ -372,6 +390,8 @@ final class ClusterEditStages: EditStages {
     var passes: any LanguageModel { pipeline ?? local.model }
     /// The edit layers' weights as the batch in progress found them (to redo it after a loss).
     private var batchStart: [Int: Matrix<Float>] = [:]
+    /// Between a batch's targets and its end.
+    private(set) var batchInProgress = false
 
     /// A worker lost during a batch: it is taken out, the coordinator's copy goes back to the
     /// batch's start, the workers left are planned again (under layer-sharded placement they
@@ -387,7 +407,7 @@ final class ClusterEditStages: EditStages {
     }
 
     /// Sends each edit layer's current weight to the workers holding its block.
-    private func restoreWeights() throws {
+    func restoreWeights() throws {
         var waiting = 0
         for layer in layers {
             let weight = WireTensor(name: "weight", matrix: local.model.weights.blocks[layer].mlp.down.weight)
@@ -428,6 +448,7 @@ final class ClusterEditStages: EditStages {
 
     func targets(_ requests: [EditRequest], batch: Int, progress: @escaping @Sendable (Int) -> Void) throws -> [TargetResult] {
         batchStart = Dictionary(uniqueKeysWithValues: layers.map { ($0, local.model.weights.blocks[$0].mlp.down.weight) })
+        batchInProgress = true
         if let pipeline {
             // Layer-sharded: the optimisation runs here, its passes through the pipeline.
             coordinator.beginPhase("targets of batch \(batch) (requests, through the pipeline)", total: requests.count)
@@ -529,5 +550,6 @@ final class ClusterEditStages: EditStages {
 
     func endBatch(_ updates: [LayerUpdate], batch: Int, editCount: Int) throws {
         coordinator.broadcast(.batchEnd(BatchEnd(batch: UInt32(batch), editCount: UInt64(editCount))))
+        batchInProgress = false
     }
 }

@@ -80,8 +80,11 @@ final class PeerMesh {
                     if index == target { throw ClusterError.peerUnreachable(worker: index, endpoint: endpoints[index], reason: reason) }
                     failure = "cannot reach it: \(reason)"
                 case .refused(let reason):
+                    // Also what a handshake with a worker that died mid-connection looks like;
+                    // the coordinator, which hears from every worker, decides whether it is lost.
                     out.link.close()
                     outbound[index] = nil
+                    if index == target { throw ClusterError.peerUnreachable(worker: index, endpoint: endpoints[index], reason: reason) }
                     failure = reason
                 case .message(_, let message):
                     // A message sent before the job moved to a new epoch is refused: not a failure.

@@ -131,6 +131,7 @@ extension WorkerSession {
     }
 
     private func generate(_ piece: StagePass, _ message: Message, blocks: Range<Int>, config: ModelConfig, out: WorkerOutbox) throws {
+        FaultPoint.hit("worker.generate", worker: workerIndex)
         let batch = try PassSpec.decode(piece.specJSON).tokenBatch()
         if generators[piece.pass] == nil {
             generators[piece.pass] = StageGenerator(config: config, blocks: blocks, batchSize: batch.batchSize, capacity: Int(piece.capacity))
