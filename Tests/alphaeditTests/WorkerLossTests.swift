@@ -12,11 +12,8 @@ import Testing
     @Test func aWorkerKilledDuringStatisticsIsReplaced() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
-        let hparams = try CLIFixture.hparams(samples: 300, in: work)
         func stats(_ name: String, _ extra: [String], fault: String? = nil) throws -> CLIRunner.Result {
-            try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
-                               "--chunk-samples", "50", "--stats-dir", work.appendingPathComponent(name).path] + extra,
-                              timeout: .seconds(300), environment: fault.map { ["ALPHAEDIT_FAULT": $0] } ?? [:])
+            try chunkedStats(work, name, extra, fault: fault)
         }
         let single = try stats("single", [])
         #expect(single.status == 0, "\(single.stderr)")
@@ -60,17 +57,12 @@ import Testing
         let resumer = Thread {
             let deadline = Date().addingTimeInterval(240)
             while Date() < deadline {
-                if let data = try? Data(contentsOf: job.appendingPathComponent("job.json")),
-                   let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                   let workers = object["workers"] as? [[String: Any]] {
-                    for worker in workers {
-                        guard let pid = worker["pid"] as? Int,
-                              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                              let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
-                        Thread.sleep(forTimeInterval: 2)
-                        kill(pid_t(pid), SIGCONT)
-                        return
-                    }
+                for pid in workerPIDs(of: job) {
+                    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                          let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
+                    Thread.sleep(forTimeInterval: 2)
+                    kill(pid, SIGCONT)
+                    return
                 }
                 Thread.sleep(forTimeInterval: 0.1)
             }
@@ -94,20 +86,14 @@ import Testing
     /// Ends the workers a killed coordinator left (they would exit on their own once they miss
     /// its heartbeats), by the pids its job directory records.
     func endWorkers(of job: URL) {
-        guard let data = try? Data(contentsOf: job.appendingPathComponent("job.json")),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let workers = object["workers"] as? [[String: Any]] else { return }
-        for worker in workers { if let pid = worker["pid"] as? Int { kill(pid_t(pid), SIGKILL) } }
+        for pid in workerPIDs(of: job) { kill(pid, SIGKILL) }
     }
 
     @Test func aCoordinatorKilledDuringStatisticsGoesOnFromItsCheckpoint() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
-        let hparams = try CLIFixture.hparams(samples: 300, in: work)
         func stats(_ name: String, _ extra: [String], fault: String? = nil) throws -> CLIRunner.Result {
-            try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus,
-                               "--chunk-samples", "50", "--checkpoint-every", "100", "--stats-dir", work.appendingPathComponent(name).path] + extra,
-                              timeout: .seconds(300), environment: fault.map { ["ALPHAEDIT_FAULT": $0] } ?? [:])
+            try chunkedStats(work, name, extra + ["--checkpoint-every", "100"], fault: fault)
         }
         let single = try stats("single", [])
         #expect(single.status == 0, "\(single.stderr)")
@@ -149,4 +135,19 @@ import Testing
         let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
         #expect(!names.contains("out"), "a partial output under the output's name: \(names)")
     }
+}
+
+/// The fixture's statistics pass over 300 samples in chunks of 50 (6 chunks), into `work/<name>`.
+func chunkedStats(_ work: URL, _ name: String, _ extra: [String], fault: String? = nil) throws -> CLIRunner.Result {
+    try CLIRunner.run(["stats", "--model", CLIFixture.model, "--config", try CLIFixture.hparams(samples: 300, in: work),
+                       "--corpus", CLIFixture.corpus, "--chunk-samples", "50", "--stats-dir", work.appendingPathComponent(name).path] + extra,
+                      timeout: .seconds(300), environment: fault.map { ["ALPHAEDIT_FAULT": $0] } ?? [:])
+}
+
+/// The worker pids a job directory's job.json records.
+func workerPIDs(of job: URL) -> [pid_t] {
+    guard let data = try? Data(contentsOf: job.appendingPathComponent("job.json")),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let workers = object["workers"] as? [[String: Any]] else { return [] }
+    return workers.compactMap { ($0["pid"] as? Int).map { pid_t($0) } }
 }
