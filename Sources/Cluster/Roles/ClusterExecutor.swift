@@ -452,21 +452,24 @@ final class ClusterEditStages: EditStages {
         if let pipeline {
             // Layer-sharded: the optimisation runs here, its passes through the pipeline.
             coordinator.beginPhase("targets of batch \(batch) (requests, through the pipeline)", total: requests.count)
-            let optimizer = TargetOptimizer(model: pipeline, tokenizer: local.tokenizer, hparams: local.hparams, templates: local.templates)
-            var results: [TargetResult] = []
-            for request in requests {
-                results.append(try optimizer.optimize(request))
-                coordinator.status.advance()
-                progress(results.count)
+            var done = 0
+            return try LocalStages.targets(requests, model: pipeline, tokenizer: local.tokenizer, hparams: local.hparams,
+                                           templates: local.templates, maxGroup: local.targetGroupSize) { count in
+                for _ in done..<count { coordinator.status.advance() }
+                done = count
+                progress(count)
             }
-            return results
         }
+        // Whole groups of requests optimised together, so that every z is the one a single
+        // process computes, whatever the number of workers.
         let n = executor.workerCount
+        let groups = try local.targetGroups(requests)
         var ranges: [Int: Range<Int>] = [:]
         for k in 0..<n {
             let w = executor.worker(k)
-            let range = (k * requests.count / n)..<((k + 1) * requests.count / n)
-            guard !range.isEmpty else { continue }
+            let mine = groups[(k * groups.count / n)..<((k + 1) * groups.count / n)]
+            guard let first = mine.first, let last = mine.last else { continue }
+            let range = first.lowerBound..<last.upperBound
             ranges[w] = range
             coordinator.send(.targetsWork(TargetsWork(batch: UInt32(batch), requestIndices: range.map { UInt32($0) })),
                              tensors: [try WireTensor(name: "requests", json: Array(requests[range]))], to: w)

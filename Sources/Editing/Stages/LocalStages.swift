@@ -10,6 +10,8 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     public let hparams: EditHyperParameters
     public private(set) var templates: ContextTemplates
     public let events: EditEventHandler
+    /// At most this many requests' targets are optimised together (``TargetOptimizer/defaultGroupSize``).
+    public var targetGroupSize = TargetOptimizer.defaultGroupSize
 
     /// - Parameter templates: the context templates until ``load(_:)`` installs a state's.
     public init(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates,
@@ -24,13 +26,28 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     public func load(_ state: EditState) throws { templates = state.templates }
 
     public func targets(_ requests: [EditRequest], batch: Int, progress: @escaping @Sendable (Int) -> Void) throws -> [TargetResult] {
+        try Self.targets(requests, model: model, tokenizer: tokenizer, hparams: hparams, templates: templates,
+                         maxGroup: targetGroupSize, progress: progress)
+    }
+
+    /// compute_z of `requests` on any model (a layer-sharded job passes its pipeline), in the
+    /// groups of ``TargetOptimizer/groups(_:maxRequests:maxTokens:)``, each optimised together.
+    public static func targets(_ requests: [EditRequest], model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters,
+                               templates: ContextTemplates, maxGroup: Int,
+                               progress: (Int) -> Void) throws -> [TargetResult] {
         let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
         var results: [TargetResult] = []
-        for (i, request) in requests.enumerated() {
-            results.append(try optimizer.optimize(request))
-            progress(i + 1)
+        for group in try optimizer.groups(requests, maxRequests: maxGroup) {
+            results += try optimizer.optimize(Array(requests[group]))
+            progress(results.count)
         }
         return results
+    }
+
+    /// Where ``targets(_:model:tokenizer:hparams:templates:maxGroup:progress:)`` cuts `requests`.
+    public func targetGroups(_ requests: [EditRequest]) throws -> [Range<Int>] {
+        try TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
+            .groups(requests, maxRequests: targetGroupSize)
     }
 
     /// compute_ks and cur_zs of layer `layer`: K `[d0, N]` and H `[d1, N]`.

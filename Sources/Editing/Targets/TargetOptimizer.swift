@@ -41,6 +41,10 @@ public struct TargetOptimizer: Sendable {
     public var updatesOnLastIteration = false
     public var earlyStopLoss: Float = 5e-2
     public var klPrompt = "{} is a"
+    /// At most this many requests are optimised together (see ``groups(_:maxRequests:maxTokens:)``).
+    public static let defaultGroupSize = 8
+    /// At most this many padded prompt tokens per group (the placement's activation micro-batch).
+    public static let defaultGroupTokens = 1024
 
     public init(model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates) {
         self.model = model
@@ -58,117 +62,292 @@ public struct TargetOptimizer: Sendable {
         return ids
     }
 
-    public func optimize(_ request: EditRequest) throws -> TargetResult {
-        let layer = hparams.zLayer
-        let targets = targetIDs(request)
-        precondition(!targets.isEmpty, "target \"\(request.targetNew)\" encodes to no tokens")
-        let targetPrefix = tokenizer.decode(Array(targets.dropLast()))
-        let rewriting = templates.all.map { fill($0, with: request.prompt) + targetPrefix }
-        let prompts = rewriting + [klPrompt]
-        let positions = SubjectPosition(tokenizer: tokenizer, factToken: hparams.factToken)
-        let lookup = prompts.map { positions.index(template: $0, subject: request.subject) }
-        let sequences = prompts.map { tokenizer.encode(fill($0, with: request.subject)) }
-        let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
-        let rewritingCount = rewriting.count
-
-        // Targets: the last n_t real positions of each rewriting row predict t[0] … t[n−1].
-        var labels = [Int?](repeating: nil, count: batch.tokenCount)
-        for j in 0..<rewritingCount {
-            let length = sequences[j].count
-            for (i, token) in targets.enumerated() { labels[batch.row(j, length - targets.count + i)] = token }
+    /// Consecutive groups of requests to optimise together: from request 0, each group takes the
+    /// next request while it has fewer than `maxRequests` and its prompts, padded to their
+    /// longest, stay within `maxTokens` (a request alone may exceed it). A function of the
+    /// requests only, so every process cuts the same groups; another cut changes z at float32
+    /// rounding, which is why the cluster hands out whole groups.
+    public func groups(_ requests: [EditRequest], maxRequests: Int = defaultGroupSize,
+                       maxTokens: Int = defaultGroupTokens) throws -> [Range<Int>] {
+        var groups: [Range<Int>] = []
+        var start = 0, prompts = 0, longest = 0
+        for (r, request) in requests.enumerated() {
+            let problem = try Problem(request: request, optimizer: self)
+            let length = problem.sequences.map(\.count).max() ?? 0
+            let fits = r - start < maxRequests && (prompts + problem.prompts.count) * max(longest, length) <= maxTokens
+            if r > start && !fits {
+                groups.append(start..<r)
+                start = r; prompts = 0; longest = 0
+            }
+            prompts += problem.prompts.count
+            longest = max(longest, length)
         }
-        // Only the labelled rows and the KL row are projected onto the vocabulary.
-        let labelledRows = labels.indices.filter { labels[$0] != nil }
-        let logitRows = labelledRows + [batch.row(rewritingCount, lookup[rewritingCount])]
-        let compactLabels = labelledRows.map { labels[$0] } + [nil]
-        let klRow = logitRows.count - 1
-        let rowOfSequence = labelledRows.map { $0 / batch.length }
+        if start < requests.count { groups.append(start..<requests.count) }
+        return groups
+    }
+
+    /// compute_z of one request.
+    public func optimize(_ request: EditRequest) throws -> TargetResult {
+        try optimize([request])[0]
+    }
+
+    /// compute_z of several requests at once: each step runs one forward and one backward pass
+    /// over every prompt of the requests still optimising, with Adam, the clamp and the stopping
+    /// rule per request. A request's rows never meet another's (each prompt is its own
+    /// sequence), so its z is the one it gets alone up to float32 summation order (the products
+    /// have other shapes).
+    /// - Returns: one result per request, in order.
+    public func optimize(_ requests: [EditRequest]) throws -> [TargetResult] {
+        guard !requests.isEmpty else { return [] }
+        let layer = hparams.zLayer
+        let d = model.config.hiddenSize
+        let problems = try requests.map { try Problem(request: $0, optimizer: self) }
+        let all = ProblemBatch(problems, members: Array(problems.indices), padID: padID)
 
         // Blocks 0…l* do not depend on δ: run them once.
-        let prefix = try model.run(batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
+        let prefix = try model.run(all.batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
         let base = prefix.captured[.blockOutput(layer)]!
-        let d = model.config.hiddenSize
-        let h0 = base.row(batch.row(0, lookup[0]))
-        let h0Norm = sqrt(h0.reduce(0) { $0 + $1 * $1 })
-        let maxNorm = Float(hparams.clampNormFactor) * h0Norm
+        var runs = problems.indices.map { p -> Run in
+            let h0 = base.row(all.batch.row(all.firstSequence[p], problems[p].lookup[0]))
+            return Run(h0: h0, maxNormFactor: Float(hparams.clampNormFactor), learningRate: Float(hparams.vLearningRate))
+        }
 
-        var delta = [Float](repeating: 0, count: d)
-        var adam = Adam(count: d, learningRate: Float(hparams.vLearningRate))
-        var initialKL: [Float]? = nil
-        var losses: [Float] = []
-        var probabilityBefore: Float = 0, probabilityAfter: Float = 0
-        var initialGradient: Float = 0
-        let weightPerTarget = 1 / Float(targets.count * rewritingCount)
-
+        var active = ProblemBatch(problems, members: Array(problems.indices), padID: padID)
+        var activeBase = base
         for iteration in 0..<hparams.vNumGradSteps {
-            var hidden = base
-            for j in 0..<prompts.count {
-                let row = batch.row(j, lookup[j])
-                for c in 0..<d { hidden.elements[row * d + c] += delta[c] }
+            // The prefix's output with each request's δ added at its subject's last token.
+            var hidden = activeBase
+            for (k, p) in active.members.enumerated() {
+                for j in 0..<problems[p].prompts.count {
+                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    for c in 0..<d { hidden.elements[row * d + c] += runs[p].delta[c] }
+                }
             }
-            let (result, tape) = try model.run(batch, hooks: Hooks(logitRows: logitRows),
+            let (result, tape) = try model.run(active.batch, hooks: Hooks(logitRows: active.logitRows),
                                                from: (layer: layer + 1, hidden: hidden), keepTape: true)
             let logits = result.logits!
-            // NLL: mean over rewriting rows of the per-row mean over target tokens.
-            let weights = compactLabels.map { $0 == nil ? Float(0) : weightPerTarget }
-            let (nll, dLogitsNLL) = CrossEntropy.meanNLL(logits: logits, targets: compactLabels, weights: weights)
-            let probability = rowProbability(logits: logits, labels: compactLabels, sequences: rowOfSequence,
-                                             rows: rewritingCount, targets: targets.count)
-            if iteration == 0 { probabilityBefore = probability }
-            probabilityAfter = probability
-
+            // NLL: per request, the mean over its rewriting rows of the per-row mean over target tokens.
+            let (rowLoss, dLogitsNLL) = CrossEntropy.rowNLL(logits: logits, targets: active.labels, weights: active.weights)
             var dLogits = dLogitsNLL
-            // KL(current ‖ initial) at the KL prompt's subject token.
-            let logProbabilities = CrossEntropy.logSoftmax(logits.elements[(klRow * logits.cols)..<((klRow + 1) * logits.cols)])
-            if initialKL == nil { initialKL = logProbabilities }
-            var kl: Float = 0
-            for (current, initial) in zip(logProbabilities, initialKL!) { kl += expf(current) * (current - initial) }
-            kl *= Float(hparams.klFactor)
-            // d KL / d logits = factor · p ⊙ (ℓ − ℓ0 − KL/factor)
-            let klSum = kl / Float(hparams.klFactor)
-            for v in 0..<logits.cols {
-                let p = expf(logProbabilities[v])
-                dLogits.elements[klRow * logits.cols + v] += Float(hparams.klFactor) * p * (logProbabilities[v] - initialKL![v] - klSum)
+            var updating: [Int] = []     // positions in `active.members` that take a step
+            for (k, p) in active.members.enumerated() {
+                let rows = active.logitRanges[k]
+                var nllSum: Double = 0
+                for r in rows { nllSum += rowLoss[r] }
+                let nll = Float(nllSum)
+                let probability = rowProbability(logits: logits, rows: rows.dropLast(), labels: active.labels,
+                                                 sequences: problems[p].rowOfSequence, problem: problems[p])
+                if iteration == 0 { runs[p].probabilityBefore = probability }
+                runs[p].probabilityAfter = probability
+
+                // KL(current ‖ initial) at the KL prompt's subject token, the request's last logit row.
+                let klRow = rows.upperBound - 1
+                let logProbabilities = CrossEntropy.logSoftmax(logits.elements[(klRow * logits.cols)..<((klRow + 1) * logits.cols)])
+                if runs[p].initialKL == nil { runs[p].initialKL = logProbabilities }
+                let initialKL = runs[p].initialKL!
+                var kl: Float = 0
+                for (current, initial) in zip(logProbabilities, initialKL) { kl += expf(current) * (current - initial) }
+                kl *= Float(hparams.klFactor)
+                // d KL / d logits = factor · p ⊙ (ℓ − ℓ0 − KL/factor)
+                let klSum = kl / Float(hparams.klFactor)
+                for v in 0..<logits.cols {
+                    let probability = expf(logProbabilities[v])
+                    dLogits.elements[klRow * logits.cols + v] += Float(hparams.klFactor) * probability
+                        * (logProbabilities[v] - initialKL[v] - klSum)
+                }
+                let deltaNorm = runs[p].deltaNorm
+                let weightDecay = Float(hparams.vWeightDecay) * deltaNorm / (runs[p].h0Norm * runs[p].h0Norm)
+                let loss = nll + kl + weightDecay
+                runs[p].losses.append(loss)
+                if loss < earlyStopLoss { continue }
+                if iteration == hparams.vNumGradSteps - 1 && !updatesOnLastIteration { continue }
+                updating.append(k)
             }
-            let deltaNorm = sqrt(delta.reduce(0) { $0 + $1 * $1 })
-            let weightDecay = Float(hparams.vWeightDecay) * deltaNorm / (h0Norm * h0Norm)
-            let loss = nll + kl + weightDecay
-            losses.append(loss)
-            if loss < earlyStopLoss { break }
-            if iteration == hparams.vNumGradSteps - 1 && !updatesOnLastIteration { break }
+            guard !updating.isEmpty else { break }
 
             // δ enters block l* + 1 (or the final norm): its gradient sums the rows it was added to.
             let g = try model.inputGradient(tape!, dLogits: dLogits)
-            var gradient = [Float](repeating: 0, count: d)
-            for j in 0..<prompts.count {
-                let row = batch.row(j, lookup[j])
-                for c in 0..<d { gradient[c] += g.elements[row * d + c] }
+            for k in updating {
+                let p = active.members[k]
+                var gradient = [Float](repeating: 0, count: d)
+                for j in 0..<problems[p].prompts.count {
+                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    for c in 0..<d { gradient[c] += g.elements[row * d + c] }
+                }
+                runs[p].step(gradient: gradient, isFirst: iteration == 0, weightDecay: Float(hparams.vWeightDecay))
             }
-            if iteration == 0 { initialGradient = gradient.map { abs($0) }.max() ?? 0 }
-            if deltaNorm > 0 {
-                let scale = Float(hparams.vWeightDecay) / (h0Norm * h0Norm * deltaNorm)
-                for c in 0..<d { gradient[c] += scale * delta[c] }
-            }
-            adam.update(&delta, gradient: gradient)
-            let norm = sqrt(delta.reduce(0) { $0 + $1 * $1 })
-            if norm > maxNorm {
-                let scale = maxNorm / norm
-                for c in 0..<d { delta[c] *= scale }
+            // Requests that stopped leave the batch.
+            if updating.count < active.members.count {
+                let kept = updating.map { active.members[$0] }
+                let next = ProblemBatch(problems, members: kept, padID: padID)
+                activeBase = next.gather(from: activeBase, of: active, d: d)
+                active = next
             }
         }
-        return TargetResult(target: zip(h0, delta).map(+), initial: h0, losses: losses,
-                            probabilityBefore: probabilityBefore, probabilityAfter: probabilityAfter,
-                            initialGradient: initialGradient)
+        return runs.map { run in
+            TargetResult(target: zip(run.h0, run.delta).map(+), initial: run.h0, losses: run.losses,
+                         probabilityBefore: run.probabilityBefore, probabilityAfter: run.probabilityAfter,
+                         initialGradient: run.initialGradient)
+        }
     }
 
+    private var padID: Int { tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0 }
+
     /// Mean over rewriting rows of exp(−mean NLL of the target tokens).
-    /// - Parameters: `logits` `[R, V]` of the labelled rows, `sequences[i]` the rewriting row of logit row i.
-    private func rowProbability(logits: Matrix<Float>, labels: [Int?], sequences: [Int], rows: Int, targets: Int) -> Float {
-        var nll = [Float](repeating: 0, count: rows)
-        for (i, sequence) in sequences.enumerated() {
-            guard let label = labels[i] else { continue }
-            nll[sequence] -= CrossEntropy.logSoftmax(logits.elements[(i * logits.cols)..<((i + 1) * logits.cols)])[label]
+    /// - Parameters: `rows`, the request's labelled logit rows; `sequences[i]` the rewriting
+    ///   prompt of its i-th labelled row.
+    private func rowProbability(logits: Matrix<Float>, rows: Range<Int>, labels: [Int?], sequences: [Int],
+                                problem: Problem) -> Float {
+        var nll = [Float](repeating: 0, count: problem.rewritingCount)
+        for (i, r) in rows.enumerated() {
+            guard let label = labels[r] else { continue }
+            nll[sequences[i]] -= CrossEntropy.logSoftmax(logits.elements[(r * logits.cols)..<((r + 1) * logits.cols)])[label]
         }
-        return nll.reduce(0) { $0 + expf(-$1 / Float(targets)) } / Float(rows)
+        return nll.reduce(0) { $0 + expf(-$1 / Float(problem.targets.count)) } / Float(problem.rewritingCount)
+    }
+}
+
+extension TargetOptimizer {
+    /// One request's prompts: the rewriting prompts (each context template + the request's
+    /// prompt + all but the last target token) and the KL prompt, with the subject filled in.
+    struct Problem {
+        var targets: [Int]
+        var prompts: [String]
+        var rewritingCount: Int
+        /// Per prompt, the index of the subject token δ is added at.
+        var lookup: [Int]
+        var sequences: [[Int]]
+        /// Per labelled row (in row order), the rewriting prompt it belongs to.
+        var rowOfSequence: [Int]
+
+        init(request: EditRequest, optimizer o: TargetOptimizer) throws {
+            targets = o.targetIDs(request)
+            guard !targets.isEmpty else { throw TargetError.emptyTarget(caseID: request.caseID, target: request.targetNew) }
+            let targetPrefix = o.tokenizer.decode(Array(targets.dropLast()))
+            let rewriting = o.templates.all.map { fill($0, with: request.prompt) + targetPrefix }
+            prompts = rewriting + [o.klPrompt]
+            rewritingCount = rewriting.count
+            let positions = SubjectPosition(tokenizer: o.tokenizer, factToken: o.hparams.factToken)
+            lookup = prompts.map { positions.index(template: $0, subject: request.subject) }
+            sequences = prompts.map { o.tokenizer.encode(fill($0, with: request.subject)) }
+            var rows: [Int] = []
+            for j in 0..<rewritingCount { rows += [Int](repeating: j, count: targets.count) }
+            rowOfSequence = rows
+        }
+    }
+
+    /// The prompts of some requests as one padded batch, with the rows the loss reads.
+    struct ProblemBatch {
+        /// Indices into the problems, in batch order.
+        var members: [Int]
+        var batch: TokenBatch
+        /// Per member, its first sequence in the batch.
+        var firstSequence: [Int]
+        /// The logit rows: per member its labelled rows (the last n_t real positions of each
+        /// rewriting prompt, predicting t[0] … t[n−1]), then its KL row.
+        var logitRows: [Int] = []
+        /// Per member, its range of logit rows (the KL row last).
+        var logitRanges: [Range<Int>] = []
+        var labels: [Int?] = []
+        var weights: [Float] = []
+
+        init(_ problems: [Problem], members: [Int], padID: Int) {
+            self.members = members
+            var sequences: [[Int]] = []
+            var first: [Int] = []
+            for p in members {
+                first.append(sequences.count)
+                sequences += problems[p].sequences
+            }
+            firstSequence = first
+            batch = TokenBatch(sequences, padding: .right, padID: padID)
+            for (k, p) in members.enumerated() {
+                let problem = problems[p]
+                let start = logitRows.count
+                let weight = 1 / Float(problem.targets.count * problem.rewritingCount)
+                for j in 0..<problem.rewritingCount {
+                    let length = problem.sequences[j].count
+                    for (i, token) in problem.targets.enumerated() {
+                        logitRows.append(batch.row(first[k] + j, length - problem.targets.count + i))
+                        labels.append(token)
+                        weights.append(weight)
+                    }
+                }
+                logitRows.append(batch.row(first[k] + problem.rewritingCount, problem.lookup[problem.rewritingCount]))
+                labels.append(nil)
+                weights.append(0)
+                logitRanges.append(start..<logitRows.count)
+            }
+        }
+
+        /// This batch's rows of `hidden` `[B'·T', d]`, the activations of `source` (whose members
+        /// include this batch's).
+        func gather(from hidden: Matrix<Float>, of source: ProblemBatch, d: Int) -> Matrix<Float> {
+            var out = Matrix<Float>(rows: batch.tokenCount, cols: d, repeating: 0)
+            for (k, p) in members.enumerated() {
+                let s = source.members.firstIndex(of: p)!
+                let count = (k + 1 < members.count ? firstSequence[k + 1] : batch.batchSize) - firstSequence[k]
+                for j in 0..<count {
+                    for t in 0..<batch.length {
+                        let from = source.batch.row(source.firstSequence[s] + j, t), to = batch.row(firstSequence[k] + j, t)
+                        out.elements.replaceSubrange((to * d)..<((to + 1) * d), with: hidden.elements[(from * d)..<((from + 1) * d)])
+                    }
+                }
+            }
+            return out
+        }
+    }
+
+    /// One request's optimisation state: δ, Adam's moments, the losses so far.
+    struct Run {
+        var h0: [Float]
+        var h0Norm: Float
+        var maxNorm: Float
+        var delta: [Float]
+        var adam: Adam
+        var initialKL: [Float]? = nil
+        var losses: [Float] = []
+        var probabilityBefore: Float = 0
+        var probabilityAfter: Float = 0
+        var initialGradient: Float = 0
+
+        init(h0: [Float], maxNormFactor: Float, learningRate: Float) {
+            self.h0 = h0
+            h0Norm = sqrt(h0.reduce(0) { $0 + $1 * $1 })
+            maxNorm = maxNormFactor * h0Norm
+            delta = [Float](repeating: 0, count: h0.count)
+            adam = Adam(count: h0.count, learningRate: learningRate)
+        }
+
+        var deltaNorm: Float { sqrt(delta.reduce(0) { $0 + $1 * $1 }) }
+
+        /// The weight decay's gradient added, one Adam step, then δ clamped to `maxNorm`.
+        mutating func step(gradient g: [Float], isFirst: Bool, weightDecay: Float) {
+            var gradient = g
+            if isFirst { initialGradient = gradient.map { abs($0) }.max() ?? 0 }
+            let norm = deltaNorm
+            if norm > 0 {
+                let scale = weightDecay / (h0Norm * h0Norm * norm)
+                for c in gradient.indices { gradient[c] += scale * delta[c] }
+            }
+            adam.update(&delta, gradient: gradient)
+            let after = deltaNorm
+            if after > maxNorm {
+                let scale = maxNorm / after
+                for c in delta.indices { delta[c] *= scale }
+            }
+        }
+    }
+}
+
+/// A request whose target optimisation cannot start.
+public enum TargetError: Error, CustomStringConvertible {
+    case emptyTarget(caseID: Int, target: String)
+
+    public var description: String {
+        switch self {
+        case .emptyTarget(let caseID, let target):
+            return "request \(caseID): target_new \"\(target)\" encodes to no tokens; give a non-empty target"
+        }
     }
 }

@@ -19,16 +19,27 @@ public enum CrossEntropy {
     ///   - weights: optional per-row weights of the mean (default: 1 / number of targets).
     /// - Returns: the loss and dLoss/dLogits `[N, V]` (zero on ignored rows).
     public static func meanNLL(logits: Matrix<Float>, targets: [Int?], weights: [Float]? = nil) -> (loss: Float, dLogits: Matrix<Float>) {
+        let (rowLoss, dLogits) = rowNLL(logits: logits, targets: targets, weights: weights)
+        var loss: Double = 0
+        for value in rowLoss { loss += value }
+        return (Float(loss), dLogits)
+    }
+
+    /// ``meanNLL(logits:targets:weights:)`` with each row's weighted loss kept apart (0 on ignored
+    /// rows): summed in row order they give the mean, so a batch of independent problems can take
+    /// each problem's loss from its own rows.
+    /// - Returns: `rowLoss` `[N]` and dLoss/dLogits `[N, V]`.
+    public static func rowNLL(logits: Matrix<Float>, targets: [Int?], weights: [Float]? = nil) -> (rowLoss: [Double], dLogits: Matrix<Float>) {
         precondition(targets.count == logits.rows)
         let v = logits.cols
         let counted = targets.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
         var dLogits = Parallel.zeros(rows: logits.rows, cols: v)
-        guard counted > 0 else { return (0, dLogits) }
+        var rowLoss = [Double](repeating: 0, count: logits.rows)
+        guard counted > 0 else { return (rowLoss, dLogits) }
         for target in targets {
             if let target { precondition(target >= 0 && target < v, "target \(target) outside the vocabulary") }
         }
-        // Rows in parallel; each row's loss is kept apart and the sum taken in row order.
-        var rowLoss = [Double](repeating: 0, count: logits.rows)
+        // Rows in parallel; each row's loss is kept apart (the caller sums in row order).
         logits.elements.withUnsafeBufferPointer { ls in
             dLogits.elements.withUnsafeMutableBufferPointer { ds in
                 rowLoss.withUnsafeMutableBufferPointer { losses in
@@ -56,8 +67,6 @@ public enum CrossEntropy {
                 }
             }
         }
-        var loss: Double = 0
-        for value in rowLoss { loss += value }
-        return (Float(loss), dLogits)
+        return (rowLoss, dLogits)
     }
 }
