@@ -21,6 +21,14 @@ import Testing
         let faulty = try stats("lost", ["--workers", "3"] + fast, fault: "worker.statistics@1#2")
         #expect(faulty.status == 0 && faulty.stderr.contains("declared lost"), "\(faulty.stderr)")
         try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("lost"), "stats, worker 1 killed")
+        // Layer-sharded (20 MiB each): worker 0 embeds every chunk and runs the first stage; a
+        // later stage is killed while the activations of a chunk pass through it. The survivors
+        // are planned again and the pass goes on from its last checkpoint.
+        for (name, fault) in [("sharded-first", "worker.statistics@0#2"), ("sharded-later", "worker.stage-statistics@1#3")] {
+            let run = try stats(name, ["--workers", "3", "--worker-memory", "20MiB"] + fast, fault: fault)
+            #expect(run.status == 0 && run.stderr.contains("declared lost") && run.stderr.contains("layer-sharded"), "\(name): \(run.stderr)")
+            try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "stats, \(fault)")
+        }
     }
 
     @Test func aWorkerKilledDuringTargetsOrSolvesIsReplaced() throws {
@@ -33,13 +41,14 @@ import Testing
         // holds block 2 and solves layer 2; the survivors are planned again as 2 stages.
         for (name, fault, extra) in [("targets", "worker.targets@2#2", []), ("solve", "worker.solve@0#2", []),
                                      ("sharded", "worker.solve@1#2", ["--worker-memory", "20MiB"]),
-                                     ("sampling", "worker.generate@1#3", ["--worker-memory", "20MiB"])] {
+                                     ("sampling", "worker.generate@1#3", ["--worker-memory", "20MiB"]),
+                                     ("scoring", "worker.forward@1#1", ["--worker-memory", "20MiB"])] {
             let run = try CLIRunner.run(try distributed.editArguments(work, name).filter { $0 != "-q" } + ["--workers", "3"] + fast + extra,
                                         timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": fault])
             // Template sampling runs before any batch: the pass itself is run again.
-            let redone = name == "sampling" ? "running the pass again" : "redoing batch"
+            let redone = name == "sampling" || name == "scoring" ? "running the pass again" : "redoing batch"
             #expect(run.status == 0 && run.stderr.contains("declared lost") && run.stderr.contains(redone), "\(name): \(run.stderr)")
-            if name == "sharded" || name == "sampling" { #expect(run.stderr.contains("plan: layer-sharded over 2 workers"), "\(run.stderr)") }
+            if name == "sharded" || name == "sampling" || name == "scoring" { #expect(run.stderr.contains("plan: layer-sharded over 2 workers"), "\(run.stderr)") }
             try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "edit, \(fault)")
         }
     }

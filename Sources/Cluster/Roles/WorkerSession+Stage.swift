@@ -66,6 +66,7 @@ extension WorkerSession {
     }
 
     private func forward(_ piece: StagePass, _ message: Message, blocks: Range<Int>, config: ModelConfig, out: WorkerOutbox) throws {
+        FaultPoint.hit("worker.forward", worker: workerIndex)
         let spec = try PassSpec.decode(piece.specJSON)
         let batch = try spec.tokenBatch()
         let stop = piece.stopAfterBlock < 0 ? config.layerCount - 1 : Int(piece.stopAfterBlock)
@@ -196,6 +197,7 @@ extension WorkerSession {
     private func statisticsPiece(chunk c: Int, ends: Bool, samples: Int, batch: TokenBatch?, hidden: Matrix<Float>?,
                                  from: Int, out: WorkerOutbox) throws {
         guard let blocks, let current = pass else { return }
+        FaultPoint.hit("worker.stage-statistics", worker: workerIndex)
         let config = original.config
         let layers = current.collector.layers
         let highest = current.plan.layers.max() ?? 0
