@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cluster tests that need more than `swift test`: Kubernetes manifest validation, the ssh
-# hostfile launcher, a multi-host run in network namespaces, and the Slurm batch script on a
-# real single-node Slurm. Each skips with a message where the machine refuses what it needs.
+# hostfile launcher, a multi-host run in network namespaces, the Slurm batch script on a real
+# single-node Slurm and the heterogeneous-job script on a real 4-node Slurm on this host. Each skips with a message where the machine refuses what it needs.
 # Run by scripts/test.sh (README command 2) after the Swift tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,7 +11,7 @@ if [ -z "${ALPHAEDIT:-}" ]; then
   [ -x "$ALPHAEDIT" ] || ALPHAEDIT=$root/.build/debug/alphaedit
 fi
 export ALPHAEDIT
-for test in kubernetes/run-test.sh ssh/run-test.sh netns/run-test.sh slurm/run-test.sh; do
+for test in kubernetes/run-test.sh ssh/run-test.sh netns/run-test.sh slurm/run-test.sh slurm/run-hetjob-test.sh; do
   echo "==> cluster/$test"
   start=$SECONDS
   "$root/cluster/$test"
