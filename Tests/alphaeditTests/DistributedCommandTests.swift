@@ -63,6 +63,29 @@ import Testing
             try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent(name), "edit, layer-sharded over \(workers)")
         }
 
+        // Ten requests in one batch: several groups of target optimisations (at most 8 requests
+        // and 512 prompt tokens each), two at a time in flight in the pipeline.
+        let ten = work.appendingPathComponent("ten.json")
+        let subjects = ["Talia Fairbanks", "Liora Fairbanks", "Marcus Webb", "Elena Voss", "Dmitri Alder", "Sana Okafor",
+                        "Jonas Pike", "Mira Castell", "Tobias Reyne", "Ines Mallory"]
+        let targets = ["Sony", "drums", "Google", "violin", "Nokia", "guitar", "IBM", "piano", "Intel", "cello"]
+        let records = subjects.indices.map { i in
+            #"{"case_id": \#(i), "prompt": "{} \#(i % 2 == 0 ? "works for" : "plays the")", "subject": "\#(subjects[i])", "target_new": {"str": "\#(targets[i])"}}"#
+        }
+        try Data(("[" + records.joined(separator: ", ") + "]").utf8).write(to: ten)
+        func tenEdit(_ name: String) throws -> [String] {
+            var arguments = try editArguments(work, name)
+            arguments[arguments.firstIndex(of: "--requests")! + 1] = ten.path
+            arguments[arguments.firstIndex(of: "--batch-size")! + 1] = "10"
+            return arguments
+        }
+        let tenSingle = try CLIRunner.run(try tenEdit("ten-single"))
+        #expect(tenSingle.status == 0, "\(tenSingle.stderr)")
+        let tenSharded = try CLIRunner.run(try tenEdit("ten-sharded") + ["--workers", "2", "--threads", "1", "--worker-memory", "20MiB"],
+                                           timeout: .seconds(300))
+        #expect(tenSharded.status == 0, "\(tenSharded.stderr)")
+        try expectSame(work.appendingPathComponent("ten-single"), work.appendingPathComponent("ten-sharded"), "edit of 10 requests, layer-sharded over 2")
+
         let llama = CLIRunner.fixture("alphaedit-oracle-llama")
         var hparams = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: llama + "/hparams.json"))) as! [String: Any]
         hparams["mom2_n_samples"] = 200

@@ -65,50 +65,82 @@ final class PipelineModel: LanguageModel, @unchecked Sendable {
 
     func run(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
              keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
-        try again { try runOnce(batch, hooks: hooks, from: start, keepTape: keepTape) }
+        try runAll([PassInput(batch: batch, hooks: hooks, start: start, keepTape: keepTape)])[0]
     }
 
-    private func runOnce(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
-                         keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
-        try ensurePlanned()
-        if keepTape {
-            release(openTapes)
-            openTapes = []
+    /// Sends every pass into the pipeline, then collects their results: the first stage starts
+    /// on the second pass while the next stage runs the first.
+    func runAll(_ passes: [PassInput]) throws -> [(result: ForwardResult, tape: ForwardTape?)] {
+        try again {
+            try ensurePlanned()
+            // Tapes the caller left behind are freed before new ones are made.
+            if passes.contains(where: \.keepTape) {
+                release(openTapes)
+                openTapes = []
+            }
+            let sent = try passes.map { try send($0) }
+            return try zip(passes, sent).map { try collect($0, $1) }
         }
-        let first = start?.layer ?? 0
-        let stop = min(hooks.stopAfterBlock ?? (config.layerCount - 1), config.layerCount - 1)
+    }
+
+    /// STAGE_PASS FORWARD to the stage holding the pass's first block.
+    private func send(_ input: PassInput) throws -> StagePass {
+        let first = input.start?.layer ?? 0
+        let stop = min(input.hooks.stopAfterBlock ?? (config.layerCount - 1), config.layerCount - 1)
         guard first <= config.layerCount else { throw ClusterError.badPayload("a pass from block \(first) of \(config.layerCount)") }
-        if let start, start.hidden.rows != batch.tokenCount || start.hidden.cols != config.hiddenSize {
-            throw ClusterError.badPayload("a pass resumed with a \(start.hidden.rows)×\(start.hidden.cols) hidden state for \(batch.tokenCount) tokens")
+        if let start = input.start, start.hidden.rows != input.batch.tokenCount || start.hidden.cols != config.hiddenSize {
+            throw ClusterError.badPayload("a pass resumed with a \(start.hidden.rows)×\(start.hidden.cols) hidden state for \(input.batch.tokenCount) tokens")
         }
         let pass = newPass()
-        let spec = PassSpec(batch: batch, firstBlock: first, hooks: hooks)
+        let spec = PassSpec(batch: input.batch, firstBlock: first, hooks: input.hooks)
         let stopsEarly = stop < config.layerCount - 1
         let piece = StagePass(pass: pass, operation: .forward, fromBlock: UInt32(first), stopAfterBlock: stopsEarly ? Int32(stop) : -1,
-                              keepTape: keepTape && !stopsEarly, specJSON: try spec.json())
-        let tensors = start.map { [WireTensor(name: "hidden", matrix: $0.hidden)] } ?? []
+                              keepTape: input.keepTape && !stopsEarly, specJSON: try spec.json())
+        let tensors = input.start.map { [WireTensor(name: "hidden", matrix: $0.hidden)] } ?? []
         coordinator.send(.stagePass(piece), tensors: tensors, to: try worker(holding: min(first, config.layerCount - 1)))
-        let message = try result(of: pass, "a forward pass")
+        if piece.keepTape { openTapes.insert(pass) }
+        return piece
+    }
+
+    /// The STAGE_RESULT of a pass sent by ``send(_:)``.
+    private func collect(_ input: PassInput, _ piece: StagePass) throws -> (result: ForwardResult, tape: ForwardTape?) {
+        let message = try result(of: piece.pass, "a forward pass")
         var captured = try message.captured(layerCount: config.layerCount)
         // Only what the hooks asked for (a stage may pass more along).
-        captured = captured.filter { hooks.capture.contains($0.key) }
+        captured = captured.filter { input.hooks.capture.contains($0.key) }
         let logits = message.hasTensor("logits") ? try message.tensor("logits").floatMatrix() : nil
         guard piece.stopAfterBlock >= 0 || logits != nil else {
-            throw ClusterError.badPayload("the last stage returned no logits for pass \(pass)")
+            throw ClusterError.badPayload("the last stage returned no logits for pass \(piece.pass)")
         }
-        let tape = piece.keepTape ? ForwardTape(remote: pass, batch: batch) : nil
-        if piece.keepTape { openTapes.insert(pass) }
+        let tape = piece.keepTape ? ForwardTape(remote: piece.pass, batch: input.batch) : nil
         return (ForwardResult(logits: logits, captured: captured), tape)
     }
 
     func inputGradient(_ tape: ForwardTape, dLogits: Matrix<Float>) throws -> Matrix<Float> {
-        guard let pass = tape.remoteID, openTapes.remove(pass) != nil else {
-            throw ClusterError.badPayload("a backward pass through a tape the pipeline does not hold")
-        }
-        coordinator.send(.stagePass(StagePass(pass: pass, operation: .backward)), tensors: [WireTensor(name: "d_logits", matrix: dLogits)],
-                         to: try worker(holding: config.layerCount - 1))
-        return try result(of: pass, "a backward pass").tensor("gradient").floatMatrix()
+        try inputGradients([(tape, dLogits)])[0]
     }
+
+    /// Sends every backward pass, then collects the gradients (stages overlap as in ``runAll(_:)``).
+    func inputGradients(_ items: [(tape: ForwardTape, dLogits: Matrix<Float>)]) throws -> [Matrix<Float>] {
+        var passes: [UInt64] = []
+        for item in items {
+            guard let pass = item.tape.remoteID, openTapes.remove(pass) != nil else {
+                throw ClusterError.badPayload("a backward pass through a tape the pipeline does not hold")
+            }
+            coordinator.send(.stagePass(StagePass(pass: pass, operation: .backward)), tensors: [WireTensor(name: "d_logits", matrix: item.dLogits)],
+                             to: try worker(holding: config.layerCount - 1))
+            passes.append(pass)
+        }
+        return try passes.map { try result(of: $0, "a backward pass").tensor("gradient").floatMatrix() }
+    }
+
+    func discard(_ tape: ForwardTape) {
+        guard let pass = tape.remoteID, openTapes.remove(pass) != nil else { return }
+        release([pass])
+    }
+
+    /// Two groups in flight once there are two stages or more (see ``LanguageModel/passesInFlight``).
+    var passesInFlight: Int { stageRanges().filter { !$0.isEmpty }.count > 1 ? 2 : 1 }
 
     func continuations(of prompts: [[Int]], maxNewTokens: Int, sampling: Sampling, seed: UInt64) throws -> [[Int]] {
         try again { try continuationsOnce(of: prompts, maxNewTokens: maxNewTokens, sampling: sampling, seed: seed) }

@@ -31,14 +31,20 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     }
 
     /// compute_z of `requests` on any model (a layer-sharded job passes its pipeline), in the
-    /// groups of ``TargetOptimizer/groups(_:maxRequests:maxTokens:)``, each optimised together.
+    /// groups of ``TargetOptimizer/groups(_:maxRequests:maxTokens:)``, each optimised together,
+    /// ``LanguageModel/passesInFlight`` groups at a time.
     public static func targets(_ requests: [EditRequest], model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters,
                                templates: ContextTemplates, maxGroup: Int,
                                progress: (Int) -> Void) throws -> [TargetResult] {
         let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
+        let groups = try optimizer.groups(requests, maxRequests: maxGroup)
         var results: [TargetResult] = []
-        for group in try optimizer.groups(requests, maxRequests: maxGroup) {
-            results += try optimizer.optimize(Array(requests[group]))
+        // As many groups at a time as the model overlaps (a pipeline: two).
+        for wave in stride(from: 0, to: groups.count, by: max(model.passesInFlight, 1)) {
+            let members = groups[wave..<min(wave + max(model.passesInFlight, 1), groups.count)]
+            for groupResults in try optimizer.optimize(groups: members.map { Array(requests[$0]) }) {
+                results += groupResults
+            }
             progress(results.count)
         }
         return results

@@ -43,8 +43,10 @@ public struct TargetOptimizer: Sendable {
     public var klPrompt = "{} is a"
     /// At most this many requests are optimised together (see ``groups(_:maxRequests:maxTokens:)``).
     public static let defaultGroupSize = 8
-    /// At most this many padded prompt tokens per group (the placement's activation micro-batch).
-    public static let defaultGroupTokens = 1024
+    /// At most this many padded prompt tokens per group: a pipeline keeps two groups in flight
+    /// (``LanguageModel/passesInFlight``), which together stay within the 1024-token activation
+    /// micro-batch of the placement's memory model.
+    public static let defaultGroupTokens = 512
 
     public init(model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters, templates: ContextTemplates) {
         self.model = model
@@ -99,104 +101,53 @@ public struct TargetOptimizer: Sendable {
     /// - Returns: one result per request, in order.
     public func optimize(_ requests: [EditRequest]) throws -> [TargetResult] {
         guard !requests.isEmpty else { return [] }
-        let layer = hparams.zLayer
-        let d = model.config.hiddenSize
-        let problems = try requests.map { try Problem(request: $0, optimizer: self) }
-        let all = ProblemBatch(problems, members: Array(problems.indices), padID: padID)
-
-        // Blocks 0…l* do not depend on δ: run them once.
-        let prefix = try model.run(all.batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
-        let base = prefix.captured[.blockOutput(layer)]!
-        var runs = problems.indices.map { p -> Run in
-            let h0 = base.row(all.batch.row(all.firstSequence[p], problems[p].lookup[0]))
-            return Run(h0: h0, maxNormFactor: Float(hparams.clampNormFactor), learningRate: Float(hparams.vLearningRate))
-        }
-
-        var active = ProblemBatch(problems, members: Array(problems.indices), padID: padID)
-        var activeBase = base
-        for iteration in 0..<hparams.vNumGradSteps {
-            // The prefix's output with each request's δ added at its subject's last token.
-            var hidden = activeBase
-            for (k, p) in active.members.enumerated() {
-                for j in 0..<problems[p].prompts.count {
-                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
-                    for c in 0..<d { hidden.elements[row * d + c] += runs[p].delta[c] }
-                }
-            }
-            let (result, tape) = try model.run(active.batch, hooks: Hooks(logitRows: active.logitRows),
-                                               from: (layer: layer + 1, hidden: hidden), keepTape: true)
-            let logits = result.logits!
-            // NLL: per request, the mean over its rewriting rows of the per-row mean over target tokens.
-            let (rowLoss, dLogitsNLL) = CrossEntropy.rowNLL(logits: logits, targets: active.labels, weights: active.weights)
-            var dLogits = dLogitsNLL
-            var updating: [Int] = []     // positions in `active.members` that take a step
-            for (k, p) in active.members.enumerated() {
-                let rows = active.logitRanges[k]
-                var nllSum: Double = 0
-                for r in rows { nllSum += rowLoss[r] }
-                let nll = Float(nllSum)
-                let probability = rowProbability(logits: logits, rows: rows.dropLast(), labels: active.labels,
-                                                 sequences: problems[p].rowOfSequence, problem: problems[p])
-                if iteration == 0 { runs[p].probabilityBefore = probability }
-                runs[p].probabilityAfter = probability
-
-                // KL(current ‖ initial) at the KL prompt's subject token, the request's last logit row.
-                let klRow = rows.upperBound - 1
-                let logProbabilities = CrossEntropy.logSoftmax(logits.elements[(klRow * logits.cols)..<((klRow + 1) * logits.cols)])
-                if runs[p].initialKL == nil { runs[p].initialKL = logProbabilities }
-                let initialKL = runs[p].initialKL!
-                var kl: Float = 0
-                for (current, initial) in zip(logProbabilities, initialKL) { kl += expf(current) * (current - initial) }
-                kl *= Float(hparams.klFactor)
-                // d KL / d logits = factor · p ⊙ (ℓ − ℓ0 − KL/factor)
-                let klSum = kl / Float(hparams.klFactor)
-                for v in 0..<logits.cols {
-                    let probability = expf(logProbabilities[v])
-                    dLogits.elements[klRow * logits.cols + v] += Float(hparams.klFactor) * probability
-                        * (logProbabilities[v] - initialKL[v] - klSum)
-                }
-                let deltaNorm = runs[p].deltaNorm
-                let weightDecay = Float(hparams.vWeightDecay) * deltaNorm / (runs[p].h0Norm * runs[p].h0Norm)
-                let loss = nll + kl + weightDecay
-                runs[p].losses.append(loss)
-                if loss < earlyStopLoss { continue }
-                if iteration == hparams.vNumGradSteps - 1 && !updatesOnLastIteration { continue }
-                updating.append(k)
-            }
-            guard !updating.isEmpty else { break }
-
-            // δ enters block l* + 1 (or the final norm): its gradient sums the rows it was added to.
-            let g = try model.inputGradient(tape!, dLogits: dLogits)
-            for k in updating {
-                let p = active.members[k]
-                var gradient = [Float](repeating: 0, count: d)
-                for j in 0..<problems[p].prompts.count {
-                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
-                    for c in 0..<d { gradient[c] += g.elements[row * d + c] }
-                }
-                runs[p].step(gradient: gradient, isFirst: iteration == 0, weightDecay: Float(hparams.vWeightDecay))
-            }
-            // Requests that stopped leave the batch.
-            if updating.count < active.members.count {
-                let kept = updating.map { active.members[$0] }
-                let next = ProblemBatch(problems, members: kept, padID: padID)
-                activeBase = next.gather(from: activeBase, of: active, d: d)
-                active = next
-            }
-        }
-        return runs.map { run in
-            TargetResult(target: zip(run.h0, run.delta).map(+), initial: run.h0, losses: run.losses,
-                         probabilityBefore: run.probabilityBefore, probabilityAfter: run.probabilityAfter,
-                         initialGradient: run.initialGradient)
-        }
+        return try optimize(groups: [requests])[0]
     }
 
-    private var padID: Int { tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0 }
+    /// ``optimize(_:)-([EditRequest])`` of several groups, their passes sent to the model
+    /// together step by step (``LanguageModel/runAll(_:)``): a pipeline's stages then work on
+    /// one group while the next stage works on another. Each group's results are the ones it
+    /// gets alone.
+    public func optimize(groups: [[EditRequest]]) throws -> [[TargetResult]] {
+        let layer = hparams.zLayer
+        var runs = try groups.map { try GroupRun(requests: $0, optimizer: self) }
+        // Blocks 0…l* do not depend on δ: run them once.
+        let prefixes = try model.runAll(runs.map {
+            PassInput(batch: $0.all.batch, hooks: Hooks(capture: [.blockOutput(layer)], stopAfterBlock: layer))
+        })
+        for (g, prefix) in prefixes.enumerated() { runs[g].begin(base: prefix.result.captured[.blockOutput(layer)]!, optimizer: self) }
+
+        for iteration in 0..<hparams.vNumGradSteps {
+            let live = runs.indices.filter { !runs[$0].finished }
+            guard !live.isEmpty else { break }
+            let forwards = try model.runAll(live.map {
+                PassInput(batch: runs[$0].active.batch, hooks: Hooks(logitRows: runs[$0].active.logitRows),
+                          start: (layer: layer + 1, hidden: runs[$0].hidden()), keepTape: true)
+            })
+            var backwards: [(tape: ForwardTape, dLogits: Matrix<Float>)] = []
+            var owners: [Int] = []
+            for (k, g) in live.enumerated() {
+                if let dLogits = runs[g].losses(logits: forwards[k].result.logits!, iteration: iteration, optimizer: self) {
+                    backwards.append((forwards[k].tape!, dLogits))
+                    owners.append(g)
+                } else {
+                    model.discard(forwards[k].tape!)
+                    runs[g].finished = true
+                }
+            }
+            for (g, gradient) in zip(owners, try model.inputGradients(backwards)) {
+                runs[g].step(gradient: gradient, iteration: iteration, optimizer: self)
+            }
+        }
+        return runs.map(\.results)
+    }
+
+    var padID: Int { tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0 }
 
     /// Mean over rewriting rows of exp(−mean NLL of the target tokens).
     /// - Parameters: `rows`, the request's labelled logit rows; `sequences[i]` the rewriting
     ///   prompt of its i-th labelled row.
-    private func rowProbability(logits: Matrix<Float>, rows: Range<Int>, labels: [Int?], sequences: [Int],
+    func rowProbability(logits: Matrix<Float>, rows: Range<Int>, labels: [Int?], sequences: [Int],
                                 problem: Problem) -> Float {
         var nll = [Float](repeating: 0, count: problem.rewritingCount)
         for (i, r) in rows.enumerated() {
@@ -295,6 +246,119 @@ extension TargetOptimizer {
                 }
             }
             return out
+        }
+    }
+
+    /// One group's optimisation: its requests' prompts, the batch of those still optimising,
+    /// and each request's state. Driven by ``optimize(groups:)`` one pass at a time.
+    struct GroupRun {
+        var problems: [Problem]
+        /// Every request's prompts (the prefix pass).
+        var all: ProblemBatch
+        /// The prompts of the requests still optimising, and the prefix's output on them.
+        var active: ProblemBatch
+        var activeBase = Matrix<Float>(rows: 0, cols: 0)
+        var runs: [Run] = []
+        /// Positions in `active.members` that take a step after the current pass.
+        var updating: [Int] = []
+        var finished = false
+
+        init(requests: [EditRequest], optimizer o: TargetOptimizer) throws {
+            problems = try requests.map { try Problem(request: $0, optimizer: o) }
+            all = ProblemBatch(problems, members: Array(problems.indices), padID: o.padID)
+            active = all
+        }
+
+        /// The prefix's output `[B·T, d]` at block l*: each request's h0 and the base of every step.
+        mutating func begin(base: Matrix<Float>, optimizer o: TargetOptimizer) {
+            activeBase = base
+            runs = problems.indices.map { p in
+                let h0 = base.row(all.batch.row(all.firstSequence[p], problems[p].lookup[0]))
+                return Run(h0: h0, maxNormFactor: Float(o.hparams.clampNormFactor), learningRate: Float(o.hparams.vLearningRate))
+            }
+        }
+
+        /// The prefix's output with each active request's δ added at its subject's last token.
+        func hidden() -> Matrix<Float> {
+            var hidden = activeBase
+            let d = hidden.cols
+            for (k, p) in active.members.enumerated() {
+                for j in 0..<problems[p].prompts.count {
+                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    for c in 0..<d { hidden.elements[row * d + c] += runs[p].delta[c] }
+                }
+            }
+            return hidden
+        }
+
+        /// Each active request's loss on this pass's logits (recorded), and dLoss/dLogits for the
+        /// requests that take a step; nil when none does (the group is done).
+        mutating func losses(logits: Matrix<Float>, iteration: Int, optimizer o: TargetOptimizer) -> Matrix<Float>? {
+            // NLL: per request, the mean over its rewriting rows of the per-row mean over target tokens.
+            let (rowLoss, dLogitsNLL) = CrossEntropy.rowNLL(logits: logits, targets: active.labels, weights: active.weights)
+            var dLogits = dLogitsNLL
+            let klFactor = Float(o.hparams.klFactor)
+            updating = []
+            for (k, p) in active.members.enumerated() {
+                let rows = active.logitRanges[k]
+                var nllSum: Double = 0
+                for r in rows { nllSum += rowLoss[r] }
+                let nll = Float(nllSum)
+                let probability = o.rowProbability(logits: logits, rows: rows.dropLast(), labels: active.labels,
+                                                   sequences: problems[p].rowOfSequence, problem: problems[p])
+                if iteration == 0 { runs[p].probabilityBefore = probability }
+                runs[p].probabilityAfter = probability
+
+                // KL(current ‖ initial) at the KL prompt's subject token, the request's last logit row.
+                let klRow = rows.upperBound - 1
+                let logProbabilities = CrossEntropy.logSoftmax(logits.elements[(klRow * logits.cols)..<((klRow + 1) * logits.cols)])
+                if runs[p].initialKL == nil { runs[p].initialKL = logProbabilities }
+                let initialKL = runs[p].initialKL!
+                var kl: Float = 0
+                for (current, initial) in zip(logProbabilities, initialKL) { kl += expf(current) * (current - initial) }
+                kl *= klFactor
+                // d KL / d logits = factor · p ⊙ (ℓ − ℓ0 − KL/factor)
+                let klSum = kl / klFactor
+                for v in 0..<logits.cols {
+                    let probability = expf(logProbabilities[v])
+                    dLogits.elements[klRow * logits.cols + v] += klFactor * probability * (logProbabilities[v] - initialKL[v] - klSum)
+                }
+                let weightDecay = Float(o.hparams.vWeightDecay) * runs[p].deltaNorm / (runs[p].h0Norm * runs[p].h0Norm)
+                let loss = nll + kl + weightDecay
+                runs[p].losses.append(loss)
+                if loss < o.earlyStopLoss { continue }
+                if iteration == o.hparams.vNumGradSteps - 1 && !o.updatesOnLastIteration { continue }
+                updating.append(k)
+            }
+            return updating.isEmpty ? nil : dLogits
+        }
+
+        /// δ enters block l* + 1 (or the final norm): its gradient sums the rows it was added to.
+        /// One step for each updating request; those that stopped leave the batch.
+        mutating func step(gradient g: Matrix<Float>, iteration: Int, optimizer o: TargetOptimizer) {
+            let d = g.cols
+            for k in updating {
+                let p = active.members[k]
+                var gradient = [Float](repeating: 0, count: d)
+                for j in 0..<problems[p].prompts.count {
+                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    for c in 0..<d { gradient[c] += g.elements[row * d + c] }
+                }
+                runs[p].step(gradient: gradient, isFirst: iteration == 0, weightDecay: Float(o.hparams.vWeightDecay))
+            }
+            if updating.count < active.members.count {
+                let next = ProblemBatch(problems, members: updating.map { active.members[$0] }, padID: o.padID)
+                activeBase = next.gather(from: activeBase, of: active, d: d)
+                active = next
+            }
+        }
+
+        var results: [TargetResult] {
+            runs.map { run in
+                TargetResult(target: zip(run.h0, run.delta).map(+), initial: run.h0, losses: run.losses,
+                             probabilityBefore: run.probabilityBefore, probabilityAfter: run.probabilityAfter,
+                             initialGradient: run.initialGradient)
+            }
         }
     }
 
