@@ -98,4 +98,57 @@ enum LAPACKKernel {
         return LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, lapackChar(vectors ? "V" : "N"), lapackChar("L"),
                             cInt(n), a, cInt(n), w, work, cInt(lwork, "lwork"), iwork, cInt(liwork, "liwork"))
     }
+
+    // MARK: Symmetric eigenproblem in stages (SymmetricEigen-range.swift)
+    //
+    // The high-level LAPACKE entry points below query LAPACK for the optimal workspace
+    // (lwork = -1), read the Double answer and allocate it themselves; a failed allocation comes
+    // back as info -1011. They are all Double routines, so the query is exact at any size here.
+
+    /// dsytrd on the lower triangle of the column-major n×n `a`: reduces it to a symmetric
+    /// tridiagonal T = Qᵀ·A·Q. `d` (n) gets T's diagonal, `e` (at least n − 1) its
+    /// off-diagonal, `tau` (at least n − 1) the reflector scales; Q's Householder vectors
+    /// overwrite `a` below the first subdiagonal. About (4/3)n³ flops, half of them in dsymv.
+    static func dsytrd(n: Int, a: UnsafeMutablePointer<Double>, d: UnsafeMutablePointer<Double>,
+                       e: UnsafeMutablePointer<Double>, tau: UnsafeMutablePointer<Double>) -> Int32 {
+        pinOpenBLAS()
+        return LAPACKE_dsytrd(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), a, cInt(n), d, e, tau)
+    }
+
+    /// dsterf: all eigenvalues of the symmetric tridiagonal (d, e), ascending into `d`
+    /// (Pal–Walker–Kahan QL/QR, no vectors); `e` is destroyed. O(n²).
+    static func dsterf(n: Int, d: UnsafeMutablePointer<Double>, e: UnsafeMutablePointer<Double>) -> Int32 {
+        pinOpenBLAS()
+        return LAPACKE_dsterf(cInt(n), d, e)
+    }
+
+    /// dstemr (MRRR) with range 'I': eigenvalues `il...iu` (1-based, ascending) of the symmetric
+    /// tridiagonal (d, e) into `w`, their eigenvectors into the column-major n×`nzc` `z`
+    /// (column j for w[j]); `m` gets the number found. `d` and `e` (length n; e[n−1] is
+    /// workspace) are destroyed; `isuppz` holds 2·(iu − il + 1) integers. O(n·(iu − il + 1)).
+    static func dstemr(
+        n: Int, d: UnsafeMutablePointer<Double>, e: UnsafeMutablePointer<Double>, il: Int, iu: Int,
+        m: inout Int32, w: UnsafeMutablePointer<Double>, z: UnsafeMutablePointer<Double>, nzc: Int,
+        isuppz: UnsafeMutablePointer<Int32>
+    ) -> Int32 {
+        pinOpenBLAS()
+        var tryrac: Int32 = 1   // try for high relative accuracy when T allows it
+        return LAPACKE_dstemr(LAPACK_COL_MAJOR, lapackChar("V"), lapackChar("I"), cInt(n), d, e, 0, 0,
+                              cInt(il), cInt(iu), &m, w, z, cInt(n), cInt(nzc), isuppz, &tryrac)
+    }
+
+    /// dormtr (side 'L', uplo 'L', no transpose): C = Q·C for the Q of a `dsytrd` reduction of
+    /// order n (`a` and `tau` as dsytrd left them, read only), C column-major n×`cols` with
+    /// leading dimension n. 2n²·cols flops.
+    ///
+    /// For n > 33 LAPACK applies the reflectors in blocks (dormqr → dlarft/dlarfb) and never
+    /// writes to `a`, so calls on disjoint column blocks of C may run concurrently on the same
+    /// `a`; below that it uses dorm2r, which writes the diagonal of `a` temporarily.
+    static func dormtr(n: Int, cols: Int, a: UnsafePointer<Double>, tau: UnsafePointer<Double>,
+                       c: UnsafeMutablePointer<Double>) -> Int32 {
+        pinOpenBLAS()
+        // LAPACKE declares `a` and `tau` const.
+        return LAPACKE_dormtr(LAPACK_COL_MAJOR, lapackChar("L"), lapackChar("L"), lapackChar("N"),
+                              cInt(n), cInt(cols), a, cInt(n), tau, c, cInt(n))
+    }
 }

@@ -21,6 +21,9 @@ public enum LinalgError: Error, Equatable, Sendable, CustomStringConvertible {
     case notPositiveDefinite(operation: String, minor: Int)
     /// LAPACK's symmetric eigensolver did not converge (`info` as returned by dsyevd).
     case eigenDidNotConverge(info: Int)
+    /// LAPACK's tridiagonal eigenvector solver (dstemr, MRRR) failed, or found fewer vectors
+    /// than asked for (`info` 0); `info` as LAPACK returned it.
+    case eigenvectorsDidNotConverge(routine: String, info: Int)
     /// LAPACK rejected argument number `index` of `routine`. This is a bug in Linalg.
     case illegalArgument(routine: String, index: Int)
     /// LAPACKE could not allocate its working memory.
@@ -44,6 +47,8 @@ public enum LinalgError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(operation): the matrix is not positive definite (the leading minor of order \(minor) is not); use solve(_:_:) (LU) for indefinite matrices, or add a ridge term λI"
         case let .eigenDidNotConverge(info):
             return "symmetricEigen: LAPACK dsyevd did not converge (info \(info)); check the matrix for a huge dynamic range and rescale it"
+        case let .eigenvectorsDidNotConverge(routine, info):
+            return "\(routine): LAPACK could not compute the requested eigenvectors (info \(info)); check the matrix for a huge dynamic range and rescale it, or use symmetricEigen(_:) (dsyevd)"
         case let .illegalArgument(routine, index):
             return "\(routine): LAPACK rejected argument \(index); this is a bug in Linalg, please report it with the shapes involved"
         case let .outOfMemory(routine):

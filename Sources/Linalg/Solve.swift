@@ -17,7 +17,8 @@
 ///   ``LinalgError/nonFiniteInput(operation:)``,
 ///   ``LinalgError/singularMatrix(operation:pivot:)`` (an exactly zero pivot),
 ///   ``LinalgError/illConditioned(operation:reciprocalCondition:)`` (rcond below machine epsilon).
-/// - Complexity: O(n³ + n²·nrhs) (about (2/3)n³ + 2n²·nrhs flops).
+/// - Complexity: O(n³ + n²·nrhs) (about (2/3)n³ + 2n²·nrhs flops; the n²·nrhs part threaded
+///   over column blocks of B).
 public func solve<S: LinalgScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(LinalgError) -> Matrix<S> {
     let operation = "solve"
     guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }
@@ -32,16 +33,34 @@ public func solve<S: LinalgScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(Linalg
     try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
 
     var solution = b.transposed().elements      // column-major n × nrhs
-    let info = lu.withUnsafeBufferPointer { lup in
+    // The right-hand sides in column blocks of a size fixed by the shape, one single-threaded
+    // getrs each (the factors are only read), spread over Linalg's threads.
+    let block = rightHandSideBlock(n: n, nrhs: nrhs)
+    let failure = LockedValue<Int32>(0)
+    lu.withUnsafeBufferPointer { lup in
         pivots.withUnsafeBufferPointer { pp in
             solution.withUnsafeMutableBufferPointer { bp in
-                LAPACKKernel.getrs(transpose: true, n: n, nrhs: nrhs, lu: lup.baseAddress!,
-                                   ipiv: pp.baseAddress!, b: bp.baseAddress!)
+                nonisolated(unsafe) let (luBase, pivotBase, bBase) = (lup.baseAddress!, pp.baseAddress!, bp.baseAddress!)
+                Linalg.forEachBlock(nrhs, block: block) { _, columns in
+                    let info = LAPACKKernel.getrs(transpose: true, n: n, nrhs: columns.count, lu: luBase,
+                                                  ipiv: pivotBase, b: bBase + columns.lowerBound * n)
+                    if info != 0 { failure.withLock { if $0 == 0 { $0 = info } } }
+                }
             }
         }
     }
+    let info = failure.withLock { $0 }
     if info != 0 { throw lapackFailure(info, routine: "\(operation) (getrs)") }
     return Matrix(rows: nrhs, cols: n, elements: solution).transposed()
+}
+
+/// Right-hand sides per getrs call: all of them for small systems, else blocks of at least 64
+/// columns, at most 16 blocks. A function of the shape alone, so the bytes of the solution never
+/// depend on the thread count.
+func rightHandSideBlock(n: Int, nrhs: Int) -> Int {
+    guard n >= 256, nrhs >= 128 else { return max(nrhs, 1) }
+    let wanted = (nrhs + 15) / 16
+    return max(64, (wanted + 31) / 32 * 32)
 }
 
 /// The inverse A⁻¹ by LU factorisation (getrf/getri). Prefer ``solve(_:_:)`` when the inverse

@@ -59,4 +59,65 @@ import Testing
         #expect(projector.nullSpaceDimension == 0)
         #expect(projector.matrix == Matrix<Float>(rows: 4, cols: 4, repeating: 0))
     }
+
+    /// A normalised second moment like a layer's: K·Kᵀ/m over m random keys whose coordinates
+    /// decay in scale (then mixed by a random matrix), so the spectrum spans orders of magnitude.
+    static func secondMoment(_ n: Int, seed: UInt64) -> Matrix<Double> {
+        var state = seed
+        func next() -> Double {                  // SplitMix64, uniform in [-1, 1)
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) * 0x1.0p-52 - 1
+        }
+        let m = 2 * n
+        let keys = Matrix<Double>(rows: n, cols: m) { i, _ in next() / (1 + 0.1 * Double(i)) }
+        let mix = Matrix<Double>(rows: n, cols: n) { _, _ in next() }
+        let k = matmul(mix, keys)
+        return matmul(k, k, transposeB: true).scaled(by: 1 / Double(m * n))
+    }
+
+    /// The projector from the eigenvectors of the smaller side (U0·U0ᵀ or I − U1·U1ᵀ) equals the
+    /// one from dsyevd's full decomposition, on both sides of r = d0/2 and at r = 0 and r = d0.
+    /// Thresholds sit halfway (geometrically) between two eigenvalues, so no eigenvalue is
+    /// near enough to flip.
+    @Test(arguments: [(64, 0.1), (64, 0.9), (200, 0.5), (256, 0.05), (256, 0.85), (512, 0.3), (512, 0.93)])
+    func smallerSideProjectorEqualsTheFullDecompositionProjector(n: Int, fraction: Double) throws {
+        let c0 = Self.secondMoment(n, seed: UInt64(n) * 31 + UInt64(fraction * 100))
+        let values = try symmetricEigenvalues(c0)
+        let r = Int((fraction * Double(n)).rounded())
+        let threshold = (values[r - 1] * values[r]).squareRoot()
+        let projector = try NullSpaceProjector(layer: 3, secondMoment: c0, threshold: threshold)
+        let reference = try NullSpaceProjector.fullDecompositionReference(layer: 3, secondMoment: c0, threshold: threshold)
+        #expect(projector.nullSpaceDimension == r && reference.nullSpaceDimension == r)
+        let difference = projector.matrix.maxAbsDifference(reference.matrix)
+        #expect(difference < 1e-6, "n \(n), r \(r): max |P − P_dsyevd| = \(difference)")
+        #expect(projector.matrix == projector.matrix.transposed(), "P must be exactly symmetric")
+        #expect(projector.eigenvalues.count == n)
+        let scale = c0.frobeniusNorm
+        let worst = zip(projector.eigenvalues, reference.eigenvalues).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-12 * scale, "eigenvalues differ from dsyevd's by \(worst)")
+        // Not a tautology of the two paths: P is the projector onto the low-energy eigenvectors.
+        let p = Matrix<Double>(projector.matrix)
+        #expect(matmul(p, p).maxAbsDifference(p) < 1e-6)
+        var trace = 0.0
+        for i in 0..<n { trace += p[i, i] }
+        #expect(abs(trace - Double(r)) < 1e-4)
+        #expect(matmul(p, c0).frobeniusNorm <= threshold * Double(r).squareRoot() * 1.0001)
+    }
+
+    @Test(arguments: [64, 300])
+    func emptyAndFullNullSpaces(n: Int) throws {
+        let c0 = Self.secondMoment(n, seed: UInt64(n))
+        let values = try symmetricEigenvalues(c0)
+        for (threshold, r) in [(values[0] / 2, 0), (values[n - 1] * 2, n)] {
+            let projector = try NullSpaceProjector(layer: 0, secondMoment: c0, threshold: threshold)
+            let reference = try NullSpaceProjector.fullDecompositionReference(layer: 0, secondMoment: c0, threshold: threshold)
+            #expect(projector.nullSpaceDimension == r && reference.nullSpaceDimension == r)
+            #expect(projector.matrix.maxAbsDifference(reference.matrix) < 1e-6)
+            #expect(projector.matrix == (r == 0 ? Matrix<Float>(rows: n, cols: n, repeating: 0) : .identity(n)))
+            #expect(projector.eigenvalues.count == n)
+        }
+    }
 }

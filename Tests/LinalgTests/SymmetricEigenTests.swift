@@ -97,3 +97,123 @@ struct SymmetricEigenTests {
         #expect(empty?.values == [] && empty?.vectors.shape == MatrixShape(rows: 0, cols: 0))
     }
 }
+
+/// ``SymmetricEigenReduction`` / ``symmetricEigen(_:vectorsIn:)``: every eigenvalue, the
+/// eigenvectors of an index range only, against dsyevd's full decomposition.
+@Suite("Symmetric eigendecomposition, eigenvectors of a range")
+struct SymmetricEigenRangeTests {
+    /// A covariance-like PSD matrix: X·Xᵀ/m over m samples whose coordinates decay in scale,
+    /// so the spectrum decays over several orders of magnitude (as a layer's second moment).
+    private func decayingMoment(_ n: Int, seed: UInt64) -> Matrix<Double> {
+        let m = 2 * n
+        var x: Matrix<Double> = randomMatrix(n, m, seed: seed)
+        for i in 0..<n {
+            let scale = 1 / (1 + Double(i) * 0.25)
+            for j in 0..<m { x[i, j] *= scale }
+        }
+        // Rotate the coordinates so that the matrix is not diagonally dominant.
+        let q: Matrix<Double> = randomMatrix(n, n, seed: seed + 1)
+        let y = matmul(q, x)
+        return matmul(y, y, transposeB: true).scaled(by: 1 / Double(m * n))
+    }
+
+    /// The eigenpairs of `range`: A·v = λ·v and orthonormal columns, to `tolerance`·‖A‖.
+    private func checkVectors(_ a: Matrix<Double>, values: [Double], vectors: Matrix<Double>, range: Range<Int>,
+                              tolerance: Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        let n = a.rows, k = range.count
+        #expect(vectors.shape == MatrixShape(rows: n, cols: k), sourceLocation: sourceLocation)
+        guard k > 0 else { return }
+        let scale = a.frobeniusNorm
+        let av = matmul(a, vectors)
+        var worst = 0.0
+        for j in 0..<k {
+            var norm = 0.0
+            for i in 0..<n {
+                let r = av[i, j] - values[range.lowerBound + j] * vectors[i, j]
+                norm += r * r
+            }
+            worst = max(worst, norm.squareRoot() / scale)
+        }
+        #expect(worst < tolerance, "max ‖A·v − λ·v‖/‖A‖ = \(worst)", sourceLocation: sourceLocation)
+        let gram = matmul(vectors, vectors, transposeA: true)
+        let orthogonality = gram.maxAbsDifference(Matrix<Double>.identity(k))
+        #expect(orthogonality < tolerance * Double(n), "max |VᵀV − I| = \(orthogonality)", sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [(1, 0..<1), (2, 1..<2), (3, 0..<3), (10, 3..<7), (57, 0..<5), (57, 50..<57), (200, 0..<200), (300, 17..<91)])
+    func rangesOfRandomMatrices(n: Int, range: Range<Int>) throws {
+        let a: Matrix<Double> = randomSymmetric(n, seed: UInt64(300 + n))
+        let (values, vectors) = try symmetricEigen(a, vectorsIn: range)
+        let (reference, _) = try symmetricEigen(a)
+        #expect(values.count == n)
+        #expect(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 }, "eigenvalues not ascending")
+        let scale = a.frobeniusNorm
+        let worst = zip(values, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-12 * scale, "max |λ − λ_dsyevd| = \(worst), ‖A‖ = \(scale)")
+        checkVectors(a, values: values, vectors: vectors, range: range, tolerance: 1e-12)
+        // The same subspace as dsyevd's vectors: ‖V_refᵀ·V‖ has singular values 1, so its
+        // Frobenius norm² is k (unless an eigenvalue at the range's edge is degenerate, which
+        // random matrices are not).
+        let (_, all) = try symmetricEigen(a)
+        var referenceColumns = Matrix<Double>(rows: n, cols: range.count)
+        for i in 0..<n { for j in 0..<range.count { referenceColumns[i, j] = all[i, range.lowerBound + j] } }
+        let overlap = matmul(referenceColumns, vectors, transposeA: true).frobeniusNorm
+        #expect(abs(overlap * overlap - Double(range.count)) < 1e-9, "subspace overlap \(overlap * overlap) of \(range.count)")
+    }
+
+    /// A second-moment-like matrix with a decaying spectrum: the low end (the null space) and
+    /// the high end, as the projector asks for them.
+    @Test(arguments: [64, 256, 512])
+    func decayingSpectrumEnds(n: Int) throws {
+        let a = decayingMoment(n, seed: UInt64(400 + n))
+        let reduction = try SymmetricEigenReduction(a)
+        let reference = try symmetricEigenvalues(a)
+        let full = try symmetricEigen(a).values
+        let scale = a.frobeniusNorm
+        #expect(reduction.order == n && reduction.values.count == n)
+        #expect(zip(reduction.values, full).map { abs($0 - $1) }.max()! <= 1e-12 * scale)
+        #expect(zip(reduction.values, reference).map { abs($0 - $1) }.max()! <= 1e-12 * scale)
+        #expect(reduction.values.last! / max(reduction.values.first!, 1e-300) > 100, "the spectrum should decay")
+        for range in [0..<(n / 10), (n - n / 8)..<n, 0..<n] {
+            let vectors = try reduction.vectors(in: range)
+            checkVectors(a, values: reduction.values, vectors: vectors, range: range, tolerance: 1e-12)
+            // Rows form of the same vectors.
+            #expect(try reduction.transposedVectors(in: range) == vectors.transposed())
+        }
+        #expect(try reduction.vectors(in: 5..<5).shape == MatrixShape(rows: n, cols: 0))
+    }
+
+    /// The blocked back-transformation (several dormtr calls on column blocks) gives the same
+    /// vectors whatever the thread count.
+    @Test func sameBytesOnAnyThreadCount() throws {
+        let a = decayingMoment(320, seed: 7)
+        let range = 20..<320
+        let one = try Linalg.withThreadCount(1) { try symmetricEigen(a, vectorsIn: range) }
+        let two = try Linalg.withThreadCount(2) { try symmetricEigen(a, vectorsIn: range) }
+        #expect(one.values == two.values && one.vectors == two.vectors)
+    }
+
+    @Test func rowGramIsExactlySymmetricAndCorrect() {
+        for (n, k) in [(5, 3), (300, 40), (600, 7)] {
+            let v: Matrix<Double> = randomMatrix(n, k, seed: UInt64(n + k))
+            let g = rowGram(of: v)
+            #expect(g == g.transposed())
+            #expect(g.maxAbsDifference(naiveMatmul(v, v, transposeB: true)) < 1e-12 * Double(k))
+            let f = rowGram(of: Matrix<Float>(v))
+            #expect(f == f.transposed())
+        }
+        #expect(rowGram(of: Matrix<Double>(rows: 3, cols: 0)) == Matrix<Double>(rows: 3, cols: 3))
+    }
+
+    @Test func errors() {
+        #expect(throws: LinalgError.notSquare(operation: "SymmetricEigenReduction", shape: MatrixShape(rows: 2, cols: 3))) {
+            try SymmetricEigenReduction(Matrix<Double>(rows: 2, cols: 3))
+        }
+        #expect(throws: LinalgError.nonFiniteInput(operation: "SymmetricEigenReduction")) {
+            try symmetricEigen(Matrix<Float>(rows: 2, cols: 2, elements: [1, .infinity, .infinity, 1]), vectorsIn: 0..<1)
+        }
+        let empty = try? symmetricEigen(Matrix<Double>(rows: 0, cols: 0), vectorsIn: 0..<0)
+        #expect(empty?.values == [] && empty?.vectors.shape == MatrixShape(rows: 0, cols: 0))
+        #expect(LinalgError.eigenvectorsDidNotConverge(routine: "dstemr", info: 3).description.contains("info 3"))
+    }
+}

@@ -20,7 +20,7 @@ struct AlphaEditBench: ParsableCommand {
             Build in release mode; a debug build is refused unless --allow-debug is given.
             """,
         version: "1.0.0",
-        subcommands: [FoundationCommand.self, TransformerCommand.self, EditCommand.self, ClusterCommand.self]
+        subcommands: [FoundationCommand.self, TransformerCommand.self, EditCommand.self, ClusterCommand.self, ProjectorCommand.self]
     )
 }
 
