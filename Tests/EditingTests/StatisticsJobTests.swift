@@ -82,6 +82,34 @@ import Testing
         #expect(cached.map(\.count) == resumed.map(\.count))
     }
 
+    /// A checkpoint cut short (as by a full disk or a crash of a writer that did not rename
+    /// into place) is not trusted: the pass starts over and ends with the uninterrupted bytes.
+    @Test func aTruncatedCheckpointIsNotTrusted() throws {
+        let oracle = try OracleFixture("alphaedit-oracle")
+        let work = try Self.temporaryDirectory()
+        let hparams = try Self.hparams(samples: 200, in: work)
+        let model = try oracle.model()
+        let whole = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("whole"))
+        _ = try whole.run(model: { model })
+
+        var interrupted = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("cut"))
+        interrupted.stopAfterSamples = 75
+        #expect(throws: StatisticsJob.Interrupted.self) { _ = try interrupted.run(model: { model }) }
+        let checkpoint = interrupted.partialURL(layer: oracle.layers[0])
+        let bytes = try Data(contentsOf: checkpoint)
+        try bytes.prefix(bytes.count / 2).write(to: checkpoint)
+
+        interrupted.stopAfterSamples = nil
+        let notes = Notes()
+        _ = try interrupted.run(model: { model }, events: notes.handler)
+        #expect(!notes.all.contains { $0.hasPrefix("resuming") })
+        #expect(notes.all.contains { $0.hasPrefix("not resuming from the statistics checkpoints") && $0.contains(checkpoint.lastPathComponent) },
+                "\(notes.all)")
+        for layer in oracle.layers {
+            #expect(try Data(contentsOf: interrupted.url(layer: layer)) == Data(contentsOf: whole.url(layer: layer)), "layer \(layer)")
+        }
+    }
+
     /// Checkpoints of another corpus are not resumed from: the pass starts over.
     @Test func checkpointsOfAnotherCorpusAreNotResumed() throws {
         let oracle = try OracleFixture("alphaedit-oracle")

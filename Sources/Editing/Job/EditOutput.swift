@@ -37,7 +37,8 @@ public struct EditOutput: Sendable {
         let fm = FileManager.default
         let parent = destination.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let staging = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        OutputDirectory.removeAbandonedStaging(of: destination)
+        let staging = OutputDirectory.stagingURL(for: destination)
         try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         do {
             try writeContents(into: staging, state: state, hparams: hparams, records: records)

@@ -39,6 +39,31 @@ enum OutputDirectory {
         try? fm.removeItem(at: aside)
     }
 
+    /// A fresh staging name beside `destination`: `.<name>.partial-<pid>-<random>`, so that a
+    /// later run can tell a staging directory left by a killed process from one being written.
+    static func stagingURL(for destination: URL) -> URL {
+        destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    }
+
+    /// Removes the staging directories of `destination` whose process is gone (a job killed while
+    /// writing). They never hold the output: that is only ever under the output's name, or, on
+    /// the fallback path, under the `.previous-` name, which is left alone.
+    static func removeAbandonedStaging(of destination: URL) {
+        let fm = FileManager.default
+        let parent = destination.deletingLastPathComponent()
+        let prefix = ".\(destination.lastPathComponent).partial-"
+        guard let names = try? fm.contentsOfDirectory(atPath: parent.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0 else { continue }
+            // kill(pid, 0) fails with ESRCH when no such process exists.
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? fm.removeItem(at: parent.appendingPathComponent(name))
+            }
+        }
+    }
+
     private static func rename(_ from: URL, _ to: URL) throws {
         guard Glibc.rename(from.path, to.path) == 0 else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path,

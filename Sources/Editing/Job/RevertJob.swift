@@ -113,7 +113,8 @@ public struct RevertJob: Sendable {
         let fm = FileManager.default
         let parent = outputDirectory.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let staging = parent.appendingPathComponent(".\(outputDirectory.lastPathComponent).partial-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        OutputDirectory.removeAbandonedStaging(of: outputDirectory)
+        let staging = OutputDirectory.stagingURL(for: outputDirectory)
         try fm.createDirectory(at: staging, withIntermediateDirectories: false)
         do {
             for file in EditOutput.companionFiles {

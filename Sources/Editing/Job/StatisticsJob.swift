@@ -112,6 +112,18 @@ public struct StatisticsJob: Sendable {
         StatisticsPlan(layers: layers, order: corpus.sampleOrder(count: sampleCount), chunkSamples: chunkSamples)
     }
 
+    /// The checkpoints of an interrupted pass, or nil when one cannot be read whole (a file
+    /// truncated or damaged, e.g. by a full disk): a checkpoint is only a saving of time, so the
+    /// pass then starts over (and overwrites them) rather than trust part of one.
+    private func readCheckpoints(_ urls: [URL], events: EditEventHandler) -> [(statistics: LayerStatistics, metadata: [String: String])]? {
+        do {
+            return try urls.map { try LayerStatistics.read(from: $0) }
+        } catch {
+            events(.note("not resuming from the statistics checkpoints: \(error); the pass starts over"))
+            return nil
+        }
+    }
+
     private func compute(layers: [Int], corpus: Corpus, stages: any StatisticsStages, events: EditEventHandler) throws -> [LayerStatistics] {
         let plan = plan(layers: layers, corpus: corpus)
         var statistics = layers.map {
@@ -123,8 +135,8 @@ public struct StatisticsJob: Sendable {
         // chunk boundary of the same chunk length.
         var startChunk = 0
         let partials = layers.map { partialURL(layer: $0) }
-        if partials.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
-            let read = try partials.map { try LayerStatistics.read(from: $0) }
+        if partials.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }),
+           let read = readCheckpoints(partials, events: events) {
             let points = Set(read.map { $0.metadata["next_sample"] ?? "" })
             let lengths = Set(read.map { $0.metadata["chunk_samples"] ?? "" })
             if points.count == 1, let next = Int(points.first!), lengths == [String(chunkSamples)],
