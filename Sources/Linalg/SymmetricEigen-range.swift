@@ -145,32 +145,32 @@ public struct SymmetricEigenReduction: Sendable {
         return try backTransformed(z, k: k)
     }
 
-    /// Q·Z for the column-major n × k `z`, in column blocks of a size fixed by (n, k) alone.
+    /// Q·Z for the column-major n × k `z`, in column blocks of a size fixed by (n, k) alone, one
+    /// after the other: dormtr writes into the reflectors while it works (LAPACK's unblocked
+    /// kernels set a reflector's leading entry to 1 and restore it), so two calls on the same
+    /// reflectors at once corrupt them. (Running the blocks on threads did, once in a few runs.)
     private func backTransformed(_ vectors: [Double], k: Int) throws(LinalgError) -> Matrix<Double> {
         let n = order
         var z = vectors
+        var a = reflectors
         let block = Self.backTransformBlock(n: n, k: k)
-        let failure = LockedValue<Int32>(0)
-        reflectors.withUnsafeBufferPointer { ap in
+        var status: Int32 = 0
+        a.withUnsafeMutableBufferPointer { ap in
             tau.withUnsafeBufferPointer { tp in
                 z.withUnsafeMutableBufferPointer { zp in
-                    nonisolated(unsafe) let (a, t, zBase) = (ap.baseAddress!, tp.baseAddress!, zp.baseAddress!)
-                    Linalg.forEachBlock(k, block: block) { _, columns in
-                        let status = LAPACKKernel.dormtr(n: n, cols: columns.count, a: a, tau: t,
-                                                         c: zBase + columns.lowerBound * n)
-                        if status != 0 { failure.withLock { if $0 == 0 { $0 = status } } }
+                    for start in stride(from: 0, to: k, by: block) where status == 0 {
+                        status = LAPACKKernel.dormtr(n: n, cols: min(block, k - start), a: ap.baseAddress!, tau: tp.baseAddress!,
+                                                     c: zp.baseAddress! + start * n)
                     }
                 }
             }
         }
-        let status = failure.withLock { $0 }
         if status != 0 { throw lapackFailure(status, routine: "SymmetricEigenReduction.vectors (dormtr, n = \(n))") }
         return Matrix<Double>(rows: k, cols: n, elements: z)
     }
 
-    /// Columns per dormtr call: all of them for small problems (and always below n = 256, where
-    /// LAPACK's unblocked path would write the shared reflectors), else blocks of at least 128
-    /// columns, at most 16 of them.
+    /// Columns per dormtr call: all of them for small problems, else blocks of at least 128
+    /// columns, at most 16 of them (the split the bytes were first computed with).
     static func backTransformBlock(n: Int, k: Int) -> Int {
         guard n >= 256, k >= 256 else { return max(k, 1) }
         let wanted = (k + 15) / 16
