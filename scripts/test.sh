@@ -8,3 +8,10 @@ scripts/install-deps.sh --cluster-tests
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release --skip-build -Xswiftc -enable-testing
 ALPHAEDIT="$PWD/.build/release/alphaedit" cluster/tests/run-all.sh
+# Short coverage-guided fuzz runs of every parser and message (Fuzz/, libFuzzer + ASan): builds
+# the harnesses into Fuzz/.build and fails, naming the harness and the crash input, on a crash.
+echo "test.sh: fuzzing every harness briefly (scripts/fuzz.sh all ${ALPHAEDIT_FUZZ_SECONDS:-15})"
+if ! scripts/fuzz.sh all "${ALPHAEDIT_FUZZ_SECONDS:-15}"; then
+    echo "test.sh: FAILED: a fuzz harness did not build or found a crash (see the fuzz.sh lines above)" >&2
+    exit 1
+fi

@@ -18,6 +18,29 @@ public struct ProtocolError: Error, Sendable, Equatable, CustomStringConvertible
 
     public var description: String {
         let sequence = header.map { " (message \($0.sequence))" } ?? ""
-        return "\(code.rawValue)\(sequence): \(detail)"
+        return Self.oneLine("\(code.rawValue)\(sequence): \(detail)")
+    }
+
+    /// `text` with control characters and line or paragraph separators escaped: details quote
+    /// names from the peer's message, and a log line or ERROR reply must stay one line.
+    static func oneLine(_ text: String) -> String {
+        func breaks(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
+        }
+        guard text.unicodeScalars.contains(where: breaks) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard breaks(scalar) else { out.append(scalar); continue }
+            switch scalar {
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            default: out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+            }
+        }
+        return String(out)
     }
 }

@@ -26,8 +26,12 @@ extension EditState {
 
     /// Reads a state file, checking that it continues `algorithm` on `layers` of the model `model`.
     public static func read(from url: URL, algorithm: EditAlgorithm, layers: [Int], model: String) throws -> EditState {
-        let file = try SafetensorsFile(url: url)
-        let path = url.path
+        try read(file: SafetensorsFile(url: url), algorithm: algorithm, layers: layers, model: model)
+    }
+
+    /// Reads an opened state file (e.g. one held in memory); errors name `file.name`.
+    public static func read(file: SafetensorsFile, algorithm: EditAlgorithm, layers: [Int], model: String) throws -> EditState {
+        let path = file.name
         guard file.metadata["format"] == format else {
             throw EditJobError.invalidState(path: path, reason: "not an alphaedit state file")
         }
@@ -41,9 +45,12 @@ extension EditState {
         }
         let stateModel = try file.requireMetadata("model")
         guard stateModel == model else {
-            throw EditJobError.invalidState(path: path, reason: "made for model \(stateModel), not this model (\(model))")
+            throw EditJobError.invalidState(path: path, reason: "made for model \(stateModel.escapingLineBreaks), not this model (\(model.escapingLineBreaks))")
         }
-        let groups = try JSONDecoder().decode([[String]].self, from: Data(try file.requireMetadata("context_templates").utf8))
+        let templatesJSON = try file.requireMetadata("context_templates")
+        guard let groups = try? JSONDecoder().decode([[String]].self, from: Data(templatesJSON.utf8)) else {
+            throw EditJobError.invalidState(path: path, reason: "metadata context_templates is not a JSON list of lists of strings")
+        }
         let layerStates = try layers.map { layer in
             let constraint: LayerConstraint
             switch algorithm {

@@ -33,16 +33,20 @@ extension LayerStatistics {
 
     /// Reads statistics written by `write(to:)`.
     public static func read(from url: URL) throws -> (statistics: LayerStatistics, metadata: [String: String]) {
-        let file = try SafetensorsFile(url: url)
+        try read(file: SafetensorsFile(url: url))
+    }
+
+    /// Reads an opened statistics file (e.g. one held in memory); errors name `file.name`.
+    public static func read(file: SafetensorsFile) throws -> (statistics: LayerStatistics, metadata: [String: String]) {
         guard file.metadata["format"] == format else {
-            throw StatisticsError.malformed(path: url.path, reason: "not an alphaedit statistics file (metadata format is \(file.metadata["format"].map { "\"\($0)\"" } ?? "missing"))")
+            throw StatisticsError.malformed(path: file.name, reason: "not an alphaedit statistics file (metadata format is \(file.metadata["format"].map { "\"\($0.escapingLineBreaks)\"" } ?? "missing"))")
         }
         guard let layer = Int(try file.requireMetadata("layer")), let samples = Int(try file.requireMetadata("samples")) else {
-            throw StatisticsError.malformed(path: url.path, reason: "metadata layer/samples are not integers")
+            throw StatisticsError.malformed(path: file.name, reason: "metadata layer/samples are not integers")
         }
         let count = Int(try file.int64s("mom2.count").first ?? 0)
         let sum = try file.doubleMatrix("mom2.sum")
-        guard sum.rows == sum.cols else { throw StatisticsError.malformed(path: url.path, reason: "mom2.sum is not square") }
+        guard sum.rows == sum.cols else { throw StatisticsError.malformed(path: file.name, reason: "mom2.sum is not square") }
         let provenance = StatisticsProvenance(model: try file.requireMetadata("model"), module: try file.requireMetadata("module"),
                                               corpus: try file.requireMetadata("corpus"), dtype: try file.requireMetadata("dtype"))
         return (LayerStatistics(layer: layer, count: count, samples: samples, sum: sum, provenance: provenance), file.metadata)

@@ -19,13 +19,17 @@ extension NullSpaceProjector {
     }
 
     public static func read(from url: URL) throws -> (projector: NullSpaceProjector, provenance: StatisticsProvenance) {
-        let file = try SafetensorsFile(url: url)
+        try read(file: SafetensorsFile(url: url))
+    }
+
+    /// Reads an opened projector file (e.g. one held in memory); errors name `file.name`.
+    public static func read(file: SafetensorsFile) throws -> (projector: NullSpaceProjector, provenance: StatisticsProvenance) {
         guard file.metadata["format"] == format else {
-            throw StatisticsError.malformed(path: url.path, reason: "not an alphaedit projector file")
+            throw StatisticsError.malformed(path: file.name, reason: "not an alphaedit projector file")
         }
         guard let layer = Int(try file.requireMetadata("layer")), let threshold = Double(try file.requireMetadata("threshold")),
               let r = Int(try file.requireMetadata("null_space_dim")) else {
-            throw StatisticsError.malformed(path: url.path, reason: "metadata layer/threshold/null_space_dim unreadable")
+            throw StatisticsError.malformed(path: file.name, reason: "metadata layer/threshold/null_space_dim unreadable")
         }
         let projector = NullSpaceProjector(layer: layer, threshold: threshold, matrix: try file.floatMatrix("projector"),
                                            nullSpaceDimension: r, eigenvalues: try file.doubles("eigenvalues"))

@@ -22,13 +22,13 @@ extension SafetensorsFile {
     /// A 2-D tensor as a float32 matrix.
     func floatMatrix(_ name: String) throws -> Matrix<Float> {
         let shape = try info(name).shape
-        guard shape.count == 2 else { throw StatisticsError.malformed(path: name, reason: "tensor \"\(name)\" is not 2-D (\(shape))") }
+        guard shape.count == 2 else { throw StatisticsError.malformed(path: self.name, reason: "tensor \"\(name.escapingLineBreaks)\" is not 2-D (\(shape))") }
         return Matrix(rows: shape[0], cols: shape[1], elements: try floats(name))
     }
 
     func doubleMatrix(_ name: String) throws -> Matrix<Double> {
         let shape = try info(name).shape
-        guard shape.count == 2 else { throw StatisticsError.malformed(path: name, reason: "tensor \"\(name)\" is not 2-D (\(shape))") }
+        guard shape.count == 2 else { throw StatisticsError.malformed(path: self.name, reason: "tensor \"\(name.escapingLineBreaks)\" is not 2-D (\(shape))") }
         return Matrix(rows: shape[0], cols: shape[1], elements: try doubles(name))
     }
 

@@ -36,7 +36,9 @@ public enum RequestError: Error, CustomStringConvertible, Equatable {
     case empty(path: String)
     case invalid(path: String, index: Int, reason: String)
 
-    public var description: String {
+    public var description: String { message.escapingLineBreaks }
+
+    private var message: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot be read: \(reason)"
         case .notJSON(let path, let reason): return "\(path): not JSON: \(reason)"

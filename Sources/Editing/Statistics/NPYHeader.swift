@@ -177,7 +177,9 @@ public enum NPYHeaderFault: Error, Equatable, CustomStringConvertible {
     case headerLength(Int)
     case header(reason: String)
 
-    public var description: String {
+    public var description: String { message.escapingLineBreaks }
+
+    private var message: String {
         switch self {
         case .notNPY(let found):
             return "not a .npy array (starts with \(found.map { String(format: "%02x", $0) }.joined(separator: " ")), expected the magic 93 4e 55 4d 50 59 = \\x93NUMPY)"

@@ -90,7 +90,11 @@ public struct NPZArchive {
     /// - Complexity: one pass over the member's bytes; memory is the decoded array.
     public func array<Element: NPYElement>(_ key: String, as _: Element.Type = Element.self) throws -> NPYArray<Element> {
         let entry = try requireEntry(key)
-        var decoder = NPYDecoder<Element>(path: url.path, member: key, storedSize: Int(entry.uncompressedSize))
+        guard let storedSize = Int(exactly: entry.uncompressedSize) else {
+            throw NPZError.corruptMember(path: url.path, member: key,
+                                         reason: "the zip directory records an uncompressed size of \(entry.uncompressedSize) bytes")
+        }
+        var decoder = NPYDecoder<Element>(path: url.path, member: key, storedSize: storedSize)
         let checksum: CRC32
         do {
             checksum = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { chunk in
@@ -144,6 +148,18 @@ public struct NPYArray<Element: NPYElement>: Sendable {
     public var header: NPYHeader
     public var shape: [Int] { header.shape }
     public var elements: [Element]
+}
+
+extension NPYArray {
+    /// Decodes a whole `.npy` file held in memory; faults are `NPZError`s naming `path` (the
+    /// member is the file name without `.npy`).
+    public init(npy bytes: [UInt8], path: String) throws {
+        var member = URL(fileURLWithPath: path).lastPathComponent
+        if member.hasSuffix(".npy") { member.removeLast(4) }
+        var decoder = NPYDecoder<Element>(path: path, member: member, storedSize: bytes.count)
+        try decoder.consume(Data(bytes))
+        self = try decoder.finish()
+    }
 }
 
 /// Element types an `.npy` member can be decoded to.
@@ -224,7 +240,10 @@ struct NPYDecoder<Element: NPYElement> {
         }
         header = parsed
         expectedBytes = byteCount
-        elements = [Element](repeating: .zero, count: parsed.elementCount)
+        // Sizes in the header and the zip directory are claims: the array grows with the bytes
+        // that actually arrive, so a member claiming a terabyte allocates nothing up front.
+        elements = []
+        elements.reserveCapacity(min(parsed.elementCount, 1 << 16))
         let rest = Data(headerBytes[parsed.dataOffset...])
         headerBytes = []
         try feed(rest)
@@ -241,6 +260,11 @@ struct NPYDecoder<Element: NPYElement> {
         chunk.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             guard let base = bytes.baseAddress else { return }
             var offset = 0
+            let arrived = (carry.count + bytes.count) / itemSize
+            if filled + arrived > elements.count {
+                let target = min(header.elementCount, max(filled + arrived, 2 * elements.count))
+                elements.append(contentsOf: repeatElement(Element.zero, count: target - elements.count))
+            }
             if !carry.isEmpty {
                 let take = min(itemSize - carry.count, bytes.count)
                 carry.append(contentsOf: bytes[0..<take])
@@ -324,7 +348,9 @@ public enum NPZError: Error, Equatable, CustomStringConvertible {
     /// Well-formed statistics that do not fit this model or these hyper-parameters.
     case incompatible(path: String, reason: String)
 
-    public var description: String {
+    public var description: String { message.escapingLineBreaks }
+
+    private var message: String {
         switch self {
         case .unreadable(let path, let reason): return "\(path): cannot be read: \(reason)"
         case .notAnArchive(let path, let reason): return "\(path): \(reason)"

@@ -27,16 +27,22 @@ public struct ContextTemplates: Sendable, Equatable, Codable {
         do { data = try Data(contentsOf: file) } catch {
             throw ContextTemplateError.invalid("\(file.path): cannot be read (\((error as NSError).localizedDescription))")
         }
+        return try parse(data: data, path: file.path)
+    }
+
+    /// Parses the bytes of a context-templates file (the format of `load(file:)`); `path` names
+    /// the file in errors.
+    public static func parse(data: Data, path: String = "context_templates.json") throws -> ContextTemplates {
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch {
-            throw ContextTemplateError.invalid("\(file.path): not JSON; expected a list of lists of templates with one {} each")
+            throw ContextTemplateError.invalid("\(path): not JSON; expected a list of lists of templates with one {} each")
         }
         let list = json.arrayValue ?? json.objectValue?["context_templates"]?.arrayValue
         guard let groups = list?.map({ $0.arrayValue?.compactMap(\.stringValue) ?? [] }) else {
-            throw ContextTemplateError.invalid("\(file.path): expected a JSON list of lists of strings")
+            throw ContextTemplateError.invalid("\(path): expected a JSON list of lists of strings")
         }
         do { return try ContextTemplates(groups: groups) } catch let ContextTemplateError.invalid(reason) {
-            throw ContextTemplateError.invalid("\(file.path): \(reason)")
+            throw ContextTemplateError.invalid("\(path): \(reason)")
         }
     }
 
@@ -63,5 +69,5 @@ public struct ContextTemplates: Sendable, Equatable, Codable {
 
 public enum ContextTemplateError: Error, CustomStringConvertible, Equatable {
     case invalid(String)
-    public var description: String { if case .invalid(let reason) = self { return reason }; return "" }
+    public var description: String { if case .invalid(let reason) = self { return reason.escapingLineBreaks }; return "" }
 }

@@ -9,7 +9,9 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case missingField(path: String, field: String)
     case invalidField(path: String, field: String, reason: String)
 
-    public var description: String {
+    public var description: String { Self.oneLine(message) }
+
+    private var message: String {
         switch self {
         case .missingFile(let path):
             return "\(path): no such file (a model directory needs the config.json of a Hugging Face checkpoint)"
@@ -24,5 +26,28 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
         case .invalidField(let path, let field, let reason):
             return "\(path): field \"\(field)\" \(reason)"
         }
+    }
+
+    /// `text` with control characters and line or paragraph separators escaped, so that a
+    /// message quoting a value from the file stays one line.
+    static func oneLine(_ text: String) -> String {
+        func breaks(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: return true
+            default: return false
+            }
+        }
+        guard text.unicodeScalars.contains(where: breaks) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard breaks(scalar) else { out.append(scalar); continue }
+            switch scalar {
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            default: out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+            }
+        }
+        return String(out)
     }
 }

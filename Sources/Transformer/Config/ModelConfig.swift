@@ -123,8 +123,38 @@ public struct ModelConfig: Sendable, Equatable {
         return config
     }
 
+    /// Largest width accepted (hidden, intermediate, vocabulary, heads × head dimension): 2^20,
+    /// 16× the largest published models; with at most 2^16 layers and 2^28 positions the
+    /// parameter counts cannot overflow.
+    static let maxWidth = 1 << 20
+    static let maxLayers = 1 << 16
+    static let maxPositionCount = 1 << 28
+
     func validate(path: String) throws {
-        guard hiddenSize == headCount * headDimension || modelType != .gpt2 && modelType != .gptj else {
+        let gptStyle = modelType == .gpt2 || modelType == .gptj
+        func bound(_ value: Int, _ limit: Int, _ field: String) throws {
+            guard value <= limit else {
+                throw ConfigError.invalidField(path: path, field: field, reason: "is \(value), more than the \(limit) this package supports")
+            }
+        }
+        try bound(hiddenSize, Self.maxWidth, gptStyle ? "n_embd" : "hidden_size")
+        try bound(intermediateSize, Self.maxWidth, gptStyle ? "n_inner" : "intermediate_size")
+        try bound(vocabularySize, Self.maxWidth, "vocab_size")
+        try bound(layerCount, Self.maxLayers, gptStyle ? "n_layer" : "num_hidden_layers")
+        try bound(maxPositions, Self.maxPositionCount, gptStyle ? "n_positions" : "max_position_embeddings")
+        guard headDimension > 0 else {
+            throw ConfigError.invalidField(path: path, field: gptStyle ? "n_head" : "head_dim",
+                                reason: "gives a head dimension of \(headDimension); it must be positive")
+        }
+        guard keyValueHeadCount > 0 else {
+            throw ConfigError.invalidField(path: path, field: "num_key_value_heads", reason: "must be positive, found \(keyValueHeadCount)")
+        }
+        let (queryWidth, overflow) = headCount.multipliedReportingOverflow(by: headDimension)
+        guard !overflow, queryWidth <= Self.maxWidth else {
+            throw ConfigError.invalidField(path: path, field: gptStyle ? "n_head" : "head_dim",
+                                reason: "\(headCount) heads of \(headDimension) exceed the \(Self.maxWidth) this package supports")
+        }
+        guard hiddenSize == queryWidth || !gptStyle else {
             throw ConfigError.invalidField(path: path, field: "n_head",
                                 reason: "must divide n_embd (\(hiddenSize) is not a multiple of \(headCount))")
         }

@@ -59,6 +59,16 @@ public final class Tokenizer: Sendable {
     ///   - configPath: the path of the file that named the special tokens, for error messages.
     /// - Throws: `TokenizerError`.
     init(json: TokenizerJSON, config: TokenizerConfigJSON, path: String, configPath: String) throws {
+        // Ids index dense tables and are stored narrower: an absurd id is refused before anything
+        // is built from it.
+        if let (token, id) = json.model.vocab.filter({ $0.value > Self.maxTokenID }).min(by: { $0.value < $1.value }) {
+            throw TokenizerError.invalidField(path: path, field: "model.vocab",
+                                              reason: "gives the token \(quoted(token)) the id \(id), above the largest supported id \(Self.maxTokenID)")
+        }
+        if let index = json.addedTokens.firstIndex(where: { $0.id > Self.maxTokenID }) {
+            throw TokenizerError.invalidField(path: path, field: "added_tokens[\(index)].id",
+                                              reason: "is \(json.addedTokens[index].id), above the largest supported id \(Self.maxTokenID)")
+        }
         do {
             let normalizer = Normalizer(forms: json.normalizer?.forms ?? [])
             self.normalizer = normalizer
@@ -90,6 +100,13 @@ public final class Tokenizer: Sendable {
             tokenByID[token.id] = token.content
             if token.special { specialIDs.insert(token.id) }
         }
+        // Every special token a template inserts must be a token (a model would be fed its id).
+        for (name, ids) in PostProcessorJSON.usedSpecialTokens(json.postProcessor) {
+            if let id = ids.first(where: { $0 < 0 || $0 >= tokenByID.count || tokenByID[$0] == nil }) {
+                throw TokenizerError.invalidField(path: path, field: "post_processor.special_tokens",
+                                                  reason: "gives \(quoted(name)) the id \(id), which names no token of the vocabulary or added_tokens")
+            }
+        }
         self.idByToken = idByToken
         self.tokenByID = tokenByID
         self.specialIDs = specialIDs
@@ -110,6 +127,10 @@ public final class Tokenizer: Sendable {
         addsBOS = bosTokenID != nil && postProcessor.singlePrefix.first == bosTokenID
         cleansUpTokenizationSpaces = config.cleanUpTokenizationSpaces ?? false
     }
+
+    /// The largest token id accepted (2^21 − 1, eight times the largest published vocabularies):
+    /// tables indexed by id are allocated up to the largest id.
+    static let maxTokenID = (1 << 21) - 1
 
     // MARK: encoding
 

@@ -24,6 +24,19 @@ extension Tokenizer {
         }
         try self.init(json: json, config: config, path: tokenizerURL.path, configPath: configPath)
     }
+
+    /// A tokenizer from the bytes of a `tokenizer.json` and, optionally, of a
+    /// `tokenizer_config.json` (or `special_tokens_map.json`), e.g. received over a network.
+    /// - Parameters:
+    ///   - path: how errors name the tokenizer.json; `configPath` how they name the config.
+    /// - Throws: `TokenizerError`, as `init(directory:)`.
+    public convenience init(json: Data, path: String = "tokenizer.json",
+                            config: Data? = nil, configPath: String = "tokenizer_config.json") throws {
+        let decoded = try TokenizerFiles.decode(TokenizerJSON.self, data: json, path: path)
+        let configJSON = try config.map { try TokenizerFiles.decode(TokenizerConfigJSON.self, data: $0, path: configPath) }
+        try self.init(json: decoded, config: configJSON ?? TokenizerConfigJSON(), path: path,
+                      configPath: config == nil ? path : configPath)
+    }
 }
 
 /// Reading the tokenizer's JSON files, with every failure turned into a one-line `TokenizerError`.
@@ -39,6 +52,11 @@ enum TokenizerFiles {
         } catch {
             throw TokenizerError.unreadable(path: path, reason: error.localizedDescription)
         }
+        return try decode(type, data: data, path: path)
+    }
+
+    /// Decodes JSON bytes; `path` names them in errors.
+    static func decode<T: Decodable>(_ type: T.Type, data: Data, path: String) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let fault as TokenizerJSONFault {

@@ -257,6 +257,23 @@ indirect enum PostProcessorJSON: Decodable {
     }
 }
 
+extension PostProcessorJSON {
+    /// The special tokens the templates of `node` insert, with their ids, sorted by name.
+    static func usedSpecialTokens(_ node: PostProcessorJSON?) -> [(name: String, ids: [Int])] {
+        var used: [String: [Int]] = [:]
+        func visit(_ node: PostProcessorJSON) {
+            switch node {
+            case .byteLevel: break
+            case .template(let single, let pair, let specialTokens):
+                for case .special(let name) in single + pair { used[name] = specialTokens[name] ?? [] }
+            case .sequence(let nodes): nodes.forEach(visit)
+            }
+        }
+        node.map(visit)
+        return used.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
 /// One piece of a template: `{"SpecialToken": {"id": "<s>", "type_id": 0}}` or
 /// `{"Sequence": {"id": "A", "type_id": 0}}`.
 enum TemplatePieceJSON: Decodable {

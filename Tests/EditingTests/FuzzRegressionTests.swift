@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import Editing
+import Transformer
+
+/// Inputs the libFuzzer harnesses (Fuzz/) found that trapped or misbehaved, each now a typed,
+/// one-line error naming the file and the field.
+@Suite struct FuzzRegressionTests {
+    /// FuzzNPZ: a zip entry whose local header records an uncompressed size of 2^32 − 1 (read by
+    /// ZIPFoundation as 2^64 − 1) trapped in `Int(entry.uncompressedSize)`; now every member
+    /// decodes or throws an `NPZError`.
+    static let hugeUncompressedSize: [String] = [
+        "UEsDBC0AAAAAAAAAIQCqsMRN//////////8UABQAbW9tMi5jb25zdHJ1Y3Rvci5ucHkBABAAAAEAAAAAAAAAAQAAAAAAAJNOVU1QWQEAdgB7J2",
+        "Rlc2NyJzogJzxVMzInLCAnZm9ydHJhbl9vcmQ8cic6IEZhbHNlLCAnc2hhcGUnOiAoKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKdQAAAHQAAABpAAAAbAAAAC4AAAByAAAAdQAAAG4AAABuAAAAaQAAAG4AAABnAAAAcw",
+        "AAAHQAAABhAAAAdAAAAHMAAAAuAAAAUwAAAGUAAABjAAAAbwAAAG4AAABkAAAATQAAAG8AAABtAAAAZQAAAG4AAAB0AAAAKAAAACkAAABQSwME",
+        "LQAAAAAAAAAhAOuOxJ7//////yH//w4AFABtb20yLmNvdW50Lm5weQEAEACIAAAAAAAAAIgAAAAAAAAAk05VTVBZAQB2AHsnZGVzY3InOiAnPG",
+        "k4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        "ICAgICAgICAgICAgICAgICAgICAgIAoUAAAAAAAAAFBLAwQtAAAAAAAAACEAdXwKGP//////////DQAUAG1vbTIubW9tMi5ucHkBABAAgAEAAA",
+        "AAAACAAQAAAAAAAJNOVU1QWQEAdgB7J2Rlc2NyJzogJzxmNCcsICdmb3J0cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICg4LCA4KSwgfSAg",
+        "ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAKSOmPQRmcpUAX3rPAoko6wNjlEkFCudu/2w",
+        "u9wDn1PkAZnKVAyuOBQYIJ10B+H2W/1P2dvx5pjMBLiNO/cO6oPxfes8CCCddA6Ht5QXZcvD9z9wTBKfO3v+Xa2UAlOl7Aoko6wH4fZb92XLw/",
+        "KABmQSiq6MCWGK7A29MMwKHNtT3Y5RJB1P2dv3P3BMEoqujA0lmZQRDwgsCcoyDAN8xwP0K5278eaYzAKfO3vw4AAAAQ8ILA7s07QVaL/L/3br",
+        "w/2wu9wEuI07/l2tlA29MMwJyjIMBWi/y/yD6fQQeYxMA59QBlAAAAYwAAAG8AAABuAAAAZAAAAE0AAABvAAAAbQAAAGUAAABuAAAAACEAXr/V",
+        "Lv//////////DwAUAHNhbXBsZV9zaXplLm5weQEAEACIAAAAAAAAAIgAAAAAAAAAk05VTVBZAQB2AHsnZGVzY3InOiAnPGk4JywgJ2ZvcnRyYW",
+        "5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        "ICAgICAgICAgIAoFAAAAAAAAAFBLAQItAy0ACAAAAAAAIQCqsMRNAAEAAAABAAAUAAAAAAAAAAAAAACAAQAAAABtb20yLmNvbnN0cnVjdG9yLm",
+        "5weVBLAQItAy0AAAAAAAAAIQDrjsSeiAAAAIgAAAAOAAAAAAAAAAAAAACAAUYBAABtb20yLmNvdW50Lm5weVBLAQItAy0AAAAAAAAAIQB1fAoY",
+        "gAEAAIABAAANAAAAAAAAAAAAAACAAQ4CAABtb20yLm1vbTIubnB5UEsBAi0DLQAAAAAAAAAhAF6/1S6IAAAAiAAAAA8AAAAAAAAAAAAAAIABzQ",
+        "MAAHNhbXBsZV9zaXplLm5weVBLBQYAAAAABAAEAPYAAACWBAAAAAA=",
+    ]
+
+    @Test func anUncompressedSizeBeyondIntIsACorruptMember() throws {
+        let data = try #require(Data(base64Encoded: Self.hugeUncompressedSize.joined()))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-regression-\(UUID().uuidString).npz")
+        try data.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let archive = try NPZArchive(url: url)
+        for key in archive.keys {
+            do {
+                _ = try archive.array(key, as: Double.self)
+            } catch let error as NPZError {
+                #expect(!error.description.contains("\n"))
+            }
+        }
+        #expect(throws: NPZError.self) { try archive.array("mom2.constructor", as: Double.self) }
+    }
+
+    /// A `.npy` whose header claims far more elements than its bytes hold fails on the size,
+    /// without allocating the claimed array first.
+    @Test func aClaimedHugeArrayIsRefusedBeforeAllocating() throws {
+        var header = Array("{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }".utf8)
+        header += [UInt8](repeating: 0x20, count: (64 - (10 + header.count + 1) % 64) % 64) + [0x0A]
+        let npy = NPYHeader.magic + [1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + [UInt8](repeating: 0, count: 64)
+        let error = #expect(throws: NPZError.self) { try NPYArray<Double>(npy: npy, path: "fuzz/huge.npy") }
+        guard case .sizeMismatch(_, "huge", _, _, let expected, let found) = error else {
+            Issue.record("expected a size mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(expected == 8 << 40 && found == 64)
+    }
+
+    /// FuzzNPZ: a header key holding a line break gave a two-line error message.
+    @Test func npyHeaderFaultsAreOneLine() throws {
+        var header = Array("{'des\n\u{14}shape' 7}".utf8)
+        header += [0x0A]
+        let npy = NPYHeader.magic + [1, 0, UInt8(header.count), 0] + header
+        let error = #expect(throws: NPYHeaderFault.self) { try NPYHeader.parse(npy) }
+        let text = try #require(error?.description)
+        #expect(!text.contains("\n") && !text.contains("\u{14}") && text.contains("\\n"))
+    }
+
+    /// FuzzHyperParameters: an unknown key holding a line break gave a two-line error message.
+    @Test func hyperParameterErrorsAreOneLine() throws {
+        let error = #expect(throws: HyperParameterError.self) {
+            try EditHyperParameters.parse(data: Data(#"{"layers": [1], "fi\nl_a": 1}"#.utf8), path: "fuzz/hparams.json", algorithm: .alphaedit)
+        }
+        #expect(error?.description == #"fuzz/hparams.json: unknown key "fi\nl_a" (keys are those of the official hparams/AlphaEdit/*.json or configs/*.json files)"#)
+        let request = #expect(throws: RequestError.self) {
+            try EditRequest.parse(data: Data(#"[{"prompt": "a\nb", "subject": "c\u2028", "target_new": "d"}]"#.utf8))
+        }
+        #expect(request?.description.contains("\n") == false && request?.description.contains("\u{2028}") == false)
+    }
+
+    /// FuzzEditFiles: a state file whose context_templates metadata is not JSON threw a
+    /// DecodingError instead of naming the file.
+    @Test func stateWithBadTemplatesMetadataIsInvalidState() throws {
+        var writer = SafetensorsWriter(metadata: [
+            "format": "alphaedit-state", "version": "1", "algorithm": "alphaedit", "layers": "1",
+            "context_templates": "[[\"{}\"", "edit_count": "1", "model": "m",
+        ])
+        try writer.add(name: "layer.1.projector", floats: [1, 0, 0, 1], shape: [2, 2])
+        try writer.add(name: "layer.1.cache", floats: [0, 0, 0, 0], shape: [2, 2])
+        let file = try SafetensorsFile(bytes: writer.serialized(), name: "fuzz/state.safetensors")
+        let error = #expect(throws: EditJobError.self) { try EditState.read(file: file, algorithm: .alphaedit, layers: [1], model: "m") }
+        #expect(error == .invalidState(path: "fuzz/state.safetensors", reason: "metadata context_templates is not a JSON list of lists of strings"))
+    }
+
+    /// FuzzEditFiles: a `format` metadata value holding a line break gave a two-line
+    /// StatisticsError from the statistics reader.
+    @Test func statisticsErrorsQuotingMetadataAreOneLine() throws {
+        var writer = SafetensorsWriter(metadata: ["format": "alphaed\nit-deltas"])
+        try writer.add(name: "w", floats: [1, 2], shape: [1, 2])
+        let file = try SafetensorsFile(bytes: writer.serialized(), name: "fuzz/deltas.safetensors")
+        let error = #expect(throws: StatisticsError.self) { try LayerStatistics.read(file: file) }
+        #expect(error?.description.contains("\n") == false && error?.description.contains(#"alphaed\nit-deltas"#) == true)
+    }
+}
