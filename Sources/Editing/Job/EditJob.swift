@@ -140,6 +140,7 @@ public struct EditJob: Sendable {
                                     modelName: c.modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
                                     statsDirectory: c.statsDirectory, corpus: try c.corpus.map { try Corpus(url: $0) })
             job.chunkSamples = c.chunkSamples
+            job.checkpointInterval = c.chunkSamples   // every chunk: a lost worker or a restart redoes only chunks in flight
             try job.validate()
             statsJob = job
         }

@@ -20,7 +20,8 @@ public struct StatisticsJob: Sendable {
     public let statsDirectory: URL
     /// The corpus standing in for `mom2_dataset`, if statistics may be computed.
     public let corpus: Corpus?
-    /// Samples between checkpoints of the pass (rounded up to whole chunks).
+    /// Samples between checkpoints of the pass (rounded up to whole chunks). The commands set it
+    /// to the chunk length unless told otherwise.
     public var checkpointInterval = 1000
     /// Samples per chunk of the pass: each chunk is summed from zero and the chunks are added in
     /// order, whoever computes them (see ``StatisticsPlan``). Part of the result's definition, so

@@ -46,8 +46,8 @@ struct StatsComputeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Text standing in for the hparams' mom2_dataset: one sample per line, or .jsonl with a \"text\" field.", valueName: "file"))
     var corpus: String
 
-    @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Samples between checkpoints of the pass.", valueName: "n"))
-    var checkpointEvery = 1000
+    @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Samples between checkpoints of the pass (rounded up to whole chunks; default: every chunk, so an interrupted or distributed pass redoes at most the chunks in flight).", valueName: "n"))
+    var checkpointEvery: Int?
 
     @Option(name: .customLong("chunk-samples"), help: ArgumentHelp("Samples per chunk of the pass: each chunk is summed from zero and the chunks are added in order, so the result depends on this value but not on the number of workers or threads.", valueName: "n"))
     var chunkSamples = 1000
@@ -59,7 +59,7 @@ struct StatsComputeCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if chunkSamples < 1 { throw ValidationError("--chunk-samples must be at least 1") }
     }
 
@@ -87,7 +87,7 @@ struct StatsComputeCommand: ParsableCommand {
         let hparams = try statistics.hparams()
         let corpusData = try Corpus(url: URL(fileURLWithPath: corpus))
         var job = try statistics.statisticsJob(model: model.modelURL, hparams: hparams, corpus: corpusData)
-        job.checkpointInterval = checkpointEvery
+        job.checkpointInterval = checkpointEvery ?? chunkSamples
         job.chunkSamples = chunkSamples
         let cached = Set(hparams.layers.filter { FileManager.default.fileExists(atPath: job.url(layer: $0).path) })
         let modelURL = model.modelURL
