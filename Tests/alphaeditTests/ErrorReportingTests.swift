@@ -10,6 +10,33 @@ import Testing
         return directory
     }
 
+    /// A request longer than GPT-2's learned positions is refused before any work (it used to
+    /// trap in the embedding), naming the request; so is one that fits alone but not with the
+    /// context templates.
+    @Test func aRequestLongerThanThePositionsIsRefused() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let oracle = CLIRunner.fixture("alphaedit-oracle")
+        func edit(_ prompt: String, _ extra: [String] = []) throws -> CLIRunner.Result {
+            let requests = work.appendingPathComponent("requests.json")
+            let record: [String: Any] = ["case_id": 7, "prompt": prompt, "subject": "Talia Fairbanks", "target_new": ["str": "Sony"]]
+            try JSONSerialization.data(withJSONObject: [record]).write(to: requests)
+            return try CLIRunner.run(["edit", "--model", oracle + "/model", "--config", oracle + "/hparams.json", "--requests", requests.path,
+                                      "--corpus", oracle + "/stats_corpus.txt", "--stats-dir", work.appendingPathComponent("stats").path,
+                                      "--output-dir", work.appendingPathComponent("out").path, "-q"] + extra)
+        }
+        let long = try edit(String(repeating: "word ", count: 300) + "{} works for")
+        #expect(long.isOneLineError, "\(long.stderr)")
+        #expect(long.stderr.contains("request 0 (case_id 7)") && long.stderr.contains("128 positions"), "\(long.stderr)")
+        // Fits alone (about 110 tokens with this tokenizer), not inside a 61-token context template.
+        let templates = work.appendingPathComponent("templates.json")
+        try Data(#"[["{}"], ["One two three four five six seven eight nine ten one two three four five six seven eight nine ten. {}"]]"#.utf8)
+            .write(to: templates)
+        let edge = try edit(String(repeating: "word ", count: 35) + "{} works for", ["--context-templates", templates.path])
+        #expect(edge.isOneLineError && edge.stderr.contains("context template"), "\(edge.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("stats").path), "work was done before the refusal")
+    }
+
     @Test func truncatedSafetensors() throws {
         let model = try copyOfModel("gpt2")
         let file = model.appendingPathComponent("model.safetensors")

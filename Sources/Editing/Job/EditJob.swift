@@ -117,6 +117,35 @@ public struct EditJob: Sendable {
 
     /// - Parameter executor: where the stages run (this process by default; the cluster's coordinator
     ///   passes its own). The result does not depend on it.
+    /// Refuses, before any work, a request whose sequences would run past a model with learned
+    /// positions (GPT-2): the scored prompt + target, and with `templates`
+    /// each rewriting prompt of the target optimisation (template + prompt + target but its last
+    /// token) and each key prompt (template + subject). Rotary models run on, as the official code.
+    static func checkLengths(_ requests: [EditRequest], templates: ContextTemplates?, tokenizer: Tokenizer,
+                             config: ModelConfig) throws {
+        guard config.positionEncoding == .learned else { return }
+        let positions = config.maxPositions
+        for (i, request) in requests.enumerated() {
+            let target = TargetScorer.targetIDs(request.targetNew, tokenizer: tokenizer)
+            let scored = tokenizer.encode(request.filledPrompt).count + target.count
+            if scored > positions {
+                throw EditJobError.requestTooLong(request: i, caseID: request.caseID, what: "the prompt with its target",
+                                                  tokens: scored, positions: positions)
+            }
+            guard let templates else { continue }
+            let prefix = tokenizer.decode(Array(target.dropLast()))
+            for template in templates.all {
+                let rewriting = tokenizer.encode(fill(fill(template, with: request.prompt) + prefix, with: request.subject)).count
+                let key = tokenizer.encode(fill(template, with: request.subject)).count
+                if max(rewriting, key) > positions {
+                    throw EditJobError.requestTooLong(request: i, caseID: request.caseID,
+                                                      what: "the prompt in the context template \"\(template)\" with its target",
+                                                      tokens: max(rewriting, key), positions: positions)
+                }
+            }
+        }
+    }
+
     public func run(executor: any EditExecutor = LocalExecutor(), events: @escaping EditEventHandler = { _ in }) throws -> EditJobSummary {
         let c = configuration
         try executor.bind(modelDirectory: c.modelDirectory, hparamsFile: c.hparamsFile)
@@ -127,6 +156,7 @@ public struct EditJob: Sendable {
         for (i, request) in requests.enumerated() where TargetScorer.targetIDs(request.targetNew, tokenizer: tokenizer).isEmpty {
             throw EditJobError.emptyTarget(request: i, target: request.targetNew)
         }
+        try Self.checkLengths(requests, templates: templatesFromFile, tokenizer: tokenizer, config: config)
         var continued: EditState? = nil
         var statsJob: StatisticsJob? = nil
         if let stateFile = c.stateFile {
@@ -174,6 +204,7 @@ public struct EditJob: Sendable {
         } else {
             let weights = model
             let templates = try templatesFromFile ?? ContextTemplates.sample(model: loaded.passes, tokenizer: tokenizer, seed: c.templateSeed)
+            try Self.checkLengths(requests, templates: templates, tokenizer: tokenizer, config: config)
             let prepared = try EditState.prepare(algorithm: c.algorithm, statistics: statsJob!, model: { weights }, templates: templates,
                                                  executor: executor, events: events)
             state = prepared.state

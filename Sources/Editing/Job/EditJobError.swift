@@ -7,6 +7,8 @@ public enum EditJobError: Error, CustomStringConvertible, Equatable {
     case invalidState(path: String, reason: String)
     case outputExists(path: String)
     case emptyTarget(request: Int, target: String)
+    /// A request whose text is longer than the model's learned positions.
+    case requestTooLong(request: Int, caseID: Int, what: String, tokens: Int, positions: Int)
     case outputFailed(path: String, reason: String)
 
     public var description: String {
@@ -24,6 +26,8 @@ public enum EditJobError: Error, CustomStringConvertible, Equatable {
         case .emptyTarget(let request, let target):
             return "request \(request): target \"\(target)\" encodes to no tokens"
         case .outputFailed(let path, let reason): return "\(path): \(reason)"
+        case .requestTooLong(let request, let caseID, let what, let tokens, let positions):
+            return "request \(request) (case_id \(caseID)): \(what) is \(tokens) tokens, more than the model's \(positions) positions; shorten its prompt or target"
         }
     }
 }
