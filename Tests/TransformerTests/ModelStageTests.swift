@@ -12,6 +12,27 @@ struct ModelStageTests {
         Dictionary(uniqueKeysWithValues: bindings.map { ($0.name, weights[keyPath: $0.path]) })
     }
 
+    /// The coordinator of a layer-sharded edit reads only the down projections of the edit layers.
+    @Test(arguments: ["gpt2", "gptj", "llama", "qwen2"])
+    func downProjectionsOnly(model name: String) throws {
+        let directory = FixturePaths.hfReference(name)
+        let config = try ModelConfig.load(directory: directory)
+        let whole = try TransformerModel.load(directory: directory)
+        let checkpoint = try Checkpoint(directory: directory)
+        let stage = try ModelStage.load(config: config, checkpoint: checkpoint, downProjectionsOf: [1], directoryName: name)
+        #expect(!stage.bindings.isEmpty && stage.bindings.allSatisfy { $0.block == 1 })
+        #expect(stage.bindings.contains { $0.path == \ModelWeights.blocks[1].mlp.down.weight })
+        #expect(stage.weights.blocks[1].mlp.down.weight.elements == whole.weights.blocks[1].mlp.down.weight.elements)
+        #expect(stage.weights.blocks[1].mlp.down.bias?.elements == whole.weights.blocks[1].mlp.down.bias?.elements)
+        #expect(stage.weights.blocks[1].mlp.up.weight.elements.isEmpty && stage.weights.blocks[0].mlp.down.weight.elements.isEmpty)
+        #expect(stage.weights.tokenEmbedding.elements.isEmpty)
+        let expected = try stage.bindings.reduce(0) { sum, binding in
+            let stored = checkpoint.tensorNames.first { config.modelType.canonicalTensorName($0) == binding.name }!
+            return sum + (try checkpoint.info(stored)).byteCount
+        }
+        #expect(checkpoint.bytesRead == expected, "\(name): read \(checkpoint.bytesRead) bytes, the down projection has \(expected)")
+    }
+
     @Test(arguments: ["gpt2", "gptj", "llama", "llama-sharded", "qwen2", "gpt2-bf16"])
     func aStageReadsOnlyItsTensors(model name: String) throws {
         let directory = FixturePaths.hfReference(name)

@@ -171,11 +171,12 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     public func loadModel(config: ModelConfig, checkpoint: Checkpoint, directory: URL, editLayers: [Int],
                           algorithm: EditAlgorithm) throws -> (weights: TransformerModel, passes: any LanguageModel) {
         try checkPlacement(layers: editLayers)
-        guard isSharded, let lowest = editLayers.min(), let highest = editLayers.max() else {
+        guard isSharded, !editLayers.isEmpty else {
             let model = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: directory.path)
             return (model, model)
         }
-        let weights = try ModelStage.load(config: config, checkpoint: checkpoint, blocks: lowest..<(highest + 1),
+        // The coordinator runs no block: it holds the edit layers' down projections only.
+        let weights = try ModelStage.load(config: config, checkpoint: checkpoint, downProjectionsOf: editLayers,
                                           directoryName: directory.path).model
         return (weights, makePipeline(config: config, algorithm: algorithm, layers: editLayers))
     }

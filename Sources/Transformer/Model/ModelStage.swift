@@ -39,6 +39,26 @@ public struct ModelStage: Sendable {
         return ModelStage(config: config, blocks: blocks, weights: weights, bindings: held)
     }
 
+    /// Only the down projections (weight and bias) of `layers`: what the coordinator of a
+    /// layer-sharded edit needs (it applies the deltas to them and writes them out; every pass
+    /// runs on the workers). ``blocks`` is empty: the result runs no block.
+    /// - Throws: `ModelLoadError` naming the tensor, or `ModelLoadError.badStage` for a layer
+    ///   outside the model.
+    public static func load(config: ModelConfig, checkpoint: Checkpoint, downProjectionsOf layers: [Int],
+                            directoryName: String) throws -> ModelStage {
+        if let bad = layers.first(where: { $0 < 0 || $0 >= config.layerCount }) {
+            throw ModelLoadError.badStage(directory: directoryName, blocks: "\(bad)", layerCount: config.layerCount)
+        }
+        let family = config.modelType.family
+        let wanted = Set(layers.flatMap { l -> [AnyKeyPath] in [\ModelWeights.blocks[l].mlp.down.weight, \ModelWeights.blocks[l].mlp.down.bias!] })
+        let held = family.bindings(config).filter { wanted.contains($0.path as AnyKeyPath) }
+        var weights = family.skeleton(config).emptied(keeping: 0..<0, embedding: false, positions: false, head: false)
+        let skeleton = family.skeleton(config)
+        for l in layers { weights.blocks[l].mlp.down = skeleton.blocks[l].mlp.down }
+        try TransformerModel.bind(held, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
+        return ModelStage(config: config, blocks: 0..<0, weights: weights, bindings: held)
+    }
+
     /// A stage holding no weights (an idle worker of a layer-sharded plan).
     public static func none(config: ModelConfig) -> ModelStage {
         ModelStage(config: config, blocks: 0..<0, weights: config.modelType.family.skeleton(config)
