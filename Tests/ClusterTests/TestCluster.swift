@@ -94,7 +94,9 @@ final class LogLines: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
+    /// A copy made under the lock into a buffer of its own (not a copy-on-write share of the
+    /// one `append` writes, which ThreadSanitizer reports as a race with the next append).
+    var all: [String] { lock.withLock { lines.map { $0 } } }
 }
 
 /// An official-code oracle fixture: its model, hparams, corpus, requests and templates.
