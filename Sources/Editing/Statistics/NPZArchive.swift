@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 import ZIPFoundation
 
 /// A NumPy `.npz` file (what `np.savez` / `np.savez_compressed` write): a zip archive, stored or

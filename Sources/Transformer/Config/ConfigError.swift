@@ -9,7 +9,7 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
     case missingField(path: String, field: String)
     case invalidField(path: String, field: String, reason: String)
 
-    public var description: String { Self.oneLine(message) }
+    public var description: String { message.escapingLineBreaks }
 
     private var message: String {
         switch self {
@@ -26,28 +26,5 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
         case .invalidField(let path, let field, let reason):
             return "\(path): field \"\(field)\" \(reason)"
         }
-    }
-
-    /// `text` with control characters and line or paragraph separators escaped, so that a
-    /// message quoting a value from the file stays one line.
-    static func oneLine(_ text: String) -> String {
-        func breaks(_ scalar: Unicode.Scalar) -> Bool {
-            switch scalar.properties.generalCategory {
-            case .control, .lineSeparator, .paragraphSeparator: return true
-            default: return false
-            }
-        }
-        guard text.unicodeScalars.contains(where: breaks) else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            guard breaks(scalar) else { out.append(scalar); continue }
-            switch scalar {
-            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
-            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
-            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
-            default: out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
-            }
-        }
-        return String(out)
     }
 }
