@@ -36,11 +36,19 @@ struct PassSpec: Codable, Sendable {
         replacements = hooks.replacements.map { Vector(point: $0.point.wireName, row: $0.row, vector: $0.vector) }
     }
 
-    /// The batch, checked against itself (a malformed spec is an error, never a trap).
-    func tokenBatch() throws -> TokenBatch {
-        let count = batchSize * length
-        guard batchSize >= 0, length >= 0, ids.count == count, mask.count == count, positions.count == count else {
+    /// The batch, checked against itself and the model (a malformed spec is an error, never a
+    /// trap): every id has an embedding row, every position is one the model can encode.
+    func tokenBatch(config: ModelConfig) throws -> TokenBatch {
+        let (count, overflow) = batchSize.multipliedReportingOverflow(by: length)
+        guard batchSize >= 0, length >= 0, !overflow, ids.count == count, mask.count == count, positions.count == count else {
             throw ClusterError.badPayload("STAGE_PASS batch of \(batchSize)×\(length) carries \(ids.count) ids, \(mask.count) mask entries and \(positions.count) positions")
+        }
+        if let bad = ids.firstIndex(where: { $0 < 0 || $0 >= config.vocabularySize }) {
+            throw ClusterError.badPayload("STAGE_PASS token \(bad) has the id \(ids[bad]), outside the model's vocabulary of \(config.vocabularySize)")
+        }
+        let positionLimit = config.positionEncoding == .learned ? config.maxPositions : Int(Int32.max)
+        if let bad = positions.firstIndex(where: { $0 < 0 || $0 >= positionLimit }) {
+            throw ClusterError.badPayload("STAGE_PASS token \(bad) has the position \(positions[bad]), outside the model's positions 0…\(positionLimit - 1)")
         }
         return TokenBatch(batchSize: batchSize, length: length, ids: ids, mask: mask, positions: positions)
     }

@@ -229,10 +229,17 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
         while results.count < stats.count {
             let projector = try coordinator.next("PROJECTOR_RESULT") { _, message -> NullSpaceProjector? in
                 guard case .projectorResult(let result) = message.body else { return nil }
+                guard let width = stats.first(where: { $0.layer == Int(result.layer) })?.width else {
+                    throw ClusterError.badPayload("PROJECTOR_RESULT of layer \(result.layer), which is not an edit layer of this job")
+                }
+                let eigenvalues = try message.tensor("eigenvalues").doubles()
+                guard eigenvalues.count == width else {
+                    throw ClusterError.badPayload("PROJECTOR_RESULT of layer \(result.layer) carries \(eigenvalues.count) eigenvalues, expected \(width)")
+                }
                 return NullSpaceProjector(layer: Int(result.layer), threshold: threshold,
-                                          matrix: try message.tensor("projector").floatMatrix(),
+                                          matrix: try message.floatMatrix("projector", rows: width, cols: width),
                                           nullSpaceDimension: Int(result.nullSpaceDimension),
-                                          eigenvalues: try message.tensor("eigenvalues").doubles())
+                                          eigenvalues: eigenvalues)
             }
             results[projector.layer] = projector
             coordinator.status.advance()
@@ -331,10 +338,11 @@ final class ClusterStatisticsStages: StatisticsStages {
                     return .chunk(samples: Int(done.sampleCount), tokens: Int(done.tokenCount))
                 case .statisticsReduced(let reduced):
                     let layer = Int(reduced.layer), boundary = Int(reduced.chunks)
-                    let sum = try message.tensor("sum").doubleMatrix()
-                    guard let position = plan.layers.firstIndex(of: layer), boundaries.contains(boundary), sum.rows == totals[position].width else {
-                        throw ClusterError.badPayload("STATISTICS_REDUCED of layer \(layer) up to chunk \(boundary), \(sum.rows) wide, does not fit the pass")
+                    guard let position = plan.layers.firstIndex(of: layer), boundaries.contains(boundary) else {
+                        throw ClusterError.badPayload("STATISTICS_REDUCED of layer \(layer) up to chunk \(boundary) does not fit the pass")
                     }
+                    let width = totals[position].width
+                    let sum = try message.doubleMatrix("sum", rows: width, cols: width)
                     return .totals(boundary: boundary, LayerStatistics(layer: layer, count: Int(reduced.tokenCount), samples: Int(reduced.sampleCount),
                                                                        sum: sum, provenance: totals[position].provenance))
                 default:
@@ -505,6 +513,8 @@ final class ClusterEditStages: EditStages {
                      batch: Int) throws -> LayerUpdate {
         FaultPoint.hit("coordinator.solve")
         coordinator.beginPhase("solve of layer \(state.layer), batch \(batch)", total: 1)
+        // The shapes a worker's answer must have: keys [d0, N], outputs and residuals [d1, N], Δ [d0, d1].
+        let d0 = state.constraint.width, d1 = targets.rows, n = requests.count
         if let pipeline {
             // Layer-sharded: keys and current outputs through the pipeline, the solve on the owner,
             // which applies Δ to the block it holds.
@@ -519,7 +529,8 @@ final class ClusterEditStages: EditStages {
             return try coordinator.next("LAYER_UPDATE_RESULT") { _, message -> LayerUpdate? in
                 guard case .layerUpdateResult(let result) = message.body, result.batch == batch, result.layer == state.layer else { return nil }
                 return LayerUpdate(layer: state.layer, keys: keys, currentOutputs: current,
-                                   residuals: try message.tensor("residuals").floatMatrix(), delta: try message.tensor("delta").floatMatrix())
+                                   residuals: try message.floatMatrix("residuals", rows: d1, cols: n),
+                                   delta: try message.floatMatrix("delta", rows: d0, cols: d1))
             }
         }
         coordinator.send(.layerUpdateWork(LayerUpdateWork(batch: UInt32(batch), layer: UInt32(state.layer), position: UInt32(i),
@@ -528,9 +539,10 @@ final class ClusterEditStages: EditStages {
                          to: executor.owner(ofPosition: i, in: layers))
         return try coordinator.next("LAYER_UPDATE_RESULT") { _, message -> LayerUpdate? in
             guard case .layerUpdateResult(let result) = message.body, result.batch == batch, result.layer == state.layer else { return nil }
-            return LayerUpdate(layer: state.layer, keys: try message.tensor("keys").floatMatrix(),
-                               currentOutputs: try message.tensor("current_outputs").floatMatrix(),
-                               residuals: try message.tensor("residuals").floatMatrix(), delta: try message.tensor("delta").floatMatrix())
+            return LayerUpdate(layer: state.layer, keys: try message.floatMatrix("keys", rows: d0, cols: n),
+                               currentOutputs: try message.floatMatrix("current_outputs", rows: d1, cols: n),
+                               residuals: try message.floatMatrix("residuals", rows: d1, cols: n),
+                               delta: try message.floatMatrix("delta", rows: d0, cols: d1))
         }
     }
 

@@ -49,4 +49,25 @@ extension Message {
         }
         return tensor
     }
+
+    /// The F32 matrix `name`, which must be `rows`×`cols` (a peer's tensor of another shape is a
+    /// `badPayload` naming the message and the tensor, never a shape trap further on).
+    func floatMatrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<Float> {
+        let matrix = try tensor(name).floatMatrix()
+        try checkShape(name, matrix.rows, matrix.cols, rows, cols)
+        return matrix
+    }
+
+    /// The F64 matrix `name`, which must be `rows`×`cols`.
+    func doubleMatrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<Double> {
+        let matrix = try tensor(name).doubleMatrix()
+        try checkShape(name, matrix.rows, matrix.cols, rows, cols)
+        return matrix
+    }
+
+    private func checkShape(_ name: String, _ rows: Int, _ cols: Int, _ expectedRows: Int, _ expectedCols: Int) throws {
+        guard rows == expectedRows, cols == expectedCols else {
+            throw ClusterError.badPayload("\(body.kindName) tensor \"\(name)\" is \(rows)×\(cols), expected \(expectedRows)×\(expectedCols)")
+        }
+    }
 }

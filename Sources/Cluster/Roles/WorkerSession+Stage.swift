@@ -58,7 +58,7 @@ extension WorkerSession {
                 early.append(message)   // before this worker's STATISTICS_WORK
                 return
             }
-            let batch = try PassSpec.decode(piece.specJSON).tokenBatch()
+            let batch = try PassSpec.decode(piece.specJSON).tokenBatch(config: config)
             try statisticsPiece(chunk: Int(piece.chunk), ends: piece.chunkEnds, samples: Int(piece.chunkSamples),
                                 batch: batch.tokenCount == 0 ? nil : batch, hidden: try message.tensor("hidden").floatMatrix(),
                                 from: Int(piece.fromBlock), out: out)
@@ -68,7 +68,7 @@ extension WorkerSession {
     private func forward(_ piece: StagePass, _ message: Message, blocks: Range<Int>, config: ModelConfig, out: WorkerOutbox) throws {
         FaultPoint.hit("worker.forward", worker: workerIndex)
         let spec = try PassSpec.decode(piece.specJSON)
-        let batch = try spec.tokenBatch()
+        let batch = try spec.tokenBatch(config: config)
         let stop = piece.stopAfterBlock < 0 ? config.layerCount - 1 : Int(piece.stopAfterBlock)
         let hooks = try spec.hooks(config: config, stopAfterBlock: piece.stopAfterBlock < 0 ? nil : stop)
         let from = Int(piece.fromBlock)
@@ -86,7 +86,6 @@ extension WorkerSession {
             }
         } else {
             guard from == 0, blocks.lowerBound == 0 else { throw ClusterError.badPayload("STAGE_PASS from block \(from) without a hidden state") }
-            try checkTokens(batch, config: config)
             hidden = model.embed(batch, hooks: hooks, captured: &captured)
         }
         let end = min(blocks.upperBound, stop + 1)
@@ -133,7 +132,7 @@ extension WorkerSession {
 
     private func generate(_ piece: StagePass, _ message: Message, blocks: Range<Int>, config: ModelConfig, out: WorkerOutbox) throws {
         FaultPoint.hit("worker.generate", worker: workerIndex)
-        let batch = try PassSpec.decode(piece.specJSON).tokenBatch()
+        let batch = try PassSpec.decode(piece.specJSON).tokenBatch(config: config)
         if generators[piece.pass] == nil {
             generators[piece.pass] = StageGenerator(config: config, blocks: blocks, batchSize: batch.batchSize, capacity: Int(piece.capacity))
         }
@@ -148,7 +147,6 @@ extension WorkerSession {
             }
         } else {
             guard blocks.lowerBound == 0 else { throw ClusterError.badPayload("GENERATE without a hidden state at block \(blocks.lowerBound)") }
-            try checkTokens(batch, config: config)
         }
         let output = generators[piece.pass]!.step(model: stageModel, batch: batch, input: input)
         if blocks.upperBound == config.layerCount {
@@ -157,15 +155,6 @@ extension WorkerSession {
             var next = piece
             next.fromBlock = UInt32(blocks.upperBound)
             try out.toWorker(try worker(holding: blocks.upperBound), .stagePass(next), [WireTensor(name: "hidden", matrix: output)])
-        }
-    }
-
-    private func checkTokens(_ batch: TokenBatch, config: ModelConfig) throws {
-        if let bad = batch.ids.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
-            throw ClusterError.badPayload("STAGE_PASS token id \(bad) outside the vocabulary of \(config.vocabularySize)")
-        }
-        if config.positionEncoding == .learned, let bad = batch.positions.first(where: { $0 < 0 || $0 >= config.maxPositions }) {
-            throw ClusterError.badPayload("STAGE_PASS position \(bad) beyond the model's \(config.maxPositions)")
         }
     }
 
@@ -209,10 +198,7 @@ extension WorkerSession {
             let model = stageModel
             var captured: [HookPoint: Matrix<Float>] = [:]
             let hooks = Hooks(capture: Set(layers.map { HookPoint.mlpDownInput($0) }), stopAfterBlock: highest)
-            var state = try hidden ?? {
-                try checkTokens(batch, config: config)
-                return model.embed(batch, hooks: hooks, captured: &captured)
-            }()
+            var state = hidden ?? model.embed(batch, hooks: hooks, captured: &captured)
             guard state.rows == batch.tokenCount, state.cols == config.hiddenSize else {
                 throw ClusterError.badPayload("STATISTICS hidden \(state.rows)×\(state.cols) does not fit \(batch.tokenCount) tokens")
             }
@@ -231,7 +217,7 @@ extension WorkerSession {
             // An empty chunk still ends at every stage.
             try out.toWorker(try worker(holding: blocks.upperBound),
                              .stagePass(StagePass(pass: 0, operation: .statistics, fromBlock: UInt32(blocks.upperBound),
-                                                  specJSON: try PassSpec(batch: TokenBatch([]), firstBlock: 0).json(),
+                                                  specJSON: try PassSpec(batch: TokenBatch(batchSize: 0, length: 0, ids: [], mask: []), firstBlock: 0).json(),
                                                   chunk: UInt32(c), chunkEnds: true, chunkSamples: UInt64(samples))),
                              [WireTensor(name: "hidden", matrix: Matrix<Float>(rows: 0, cols: config.hiddenSize, repeating: 0))])
         }

@@ -57,7 +57,7 @@ final class WorkerSession {
             let url = URL(fileURLWithPath: plan.modelDirectory, isDirectory: true)
             let config = try ModelConfig.load(directory: url)
             let checkpoint = try Checkpoint(directory: url)
-            tokenizer = try Tokenizer(directory: url)
+            tokenizer = try Tokenizer(directory: url, model: config)
             fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
             if let blocks {
                 guard blocks.upperBound <= config.layerCount else {
@@ -116,7 +116,13 @@ final class WorkerSession {
             stages.setDownWeight(weight, layer: layer)
             out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
         case .applyDelta(let apply):
-            stages.apply(delta: try message.tensor("delta").floatMatrix(), layer: Int(apply.layer))
+            let layer = Int(apply.layer)
+            guard stages.model.weights.blocks.indices.contains(layer) else {
+                throw ClusterError.badPayload("APPLY_DELTA of layer \(layer), outside the model's \(stages.model.weights.blocks.count) blocks")
+            }
+            // Δ is key-major, [d0, d1], whatever the layout of the weight.
+            stages.apply(delta: try message.floatMatrix("delta", rows: original.config.intermediateSize, cols: original.config.hiddenSize),
+                         layer: layer)
             out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
         case .batchEnd:
             for (p, keys) in batchKeys { owned[p]?.remember(keys: keys) }
@@ -217,7 +223,8 @@ final class WorkerSession {
             early.append(message)
             return
         }
-        let sum = try message.tensor("sum").doubleMatrix()
+        let width = original.config.intermediateSize
+        let sum = try message.doubleMatrix("sum", rows: width, cols: width)
         let empty = StatisticsProvenance(model: "", module: "", corpus: "", dtype: "")
         try add(chunk: Int(part.chunkIndex), LayerStatistics(layer: Int(part.layer), count: Int(part.tokenCount),
                                                              samples: Int(part.sampleCount), sum: sum, provenance: empty), out: out)
@@ -249,6 +256,9 @@ final class WorkerSession {
             c0 = stats.secondMoment
         } else {
             c0 = try message.tensor("second_moment").doubleMatrix()
+            guard c0.rows == c0.cols, c0.rows > 0 else {
+                throw ClusterError.badPayload("PROJECTOR_WORK second_moment is \(c0.rows)×\(c0.cols), expected a square matrix")
+            }
         }
         let projector = try NullSpaceProjector(layer: Int(work.layer), secondMoment: c0, threshold: work.threshold)
         return (.projectorResult(ProjectorResult(layer: work.layer, nullSpaceDimension: UInt32(projector.nullSpaceDimension),
@@ -259,14 +269,15 @@ final class WorkerSession {
 
     private func install(_ layerState: LayerState, _ message: Message) throws {
         let constraint: LayerConstraint
+        let width = original.config.intermediateSize
         switch layerState.algorithm {
-        case EditAlgorithm.alphaedit.rawValue: constraint = .projector(try message.tensor("constraint").floatMatrix())
-        case EditAlgorithm.memit.rawValue: constraint = .secondMoment(try message.tensor("constraint").doubleMatrix())
+        case EditAlgorithm.alphaedit.rawValue: constraint = .projector(try message.floatMatrix("constraint", rows: width, cols: width))
+        case EditAlgorithm.memit.rawValue: constraint = .secondMoment(try message.doubleMatrix("constraint", rows: width, cols: width))
         default: throw ClusterError.badPayload("LAYER_STATE algorithm \"\(layerState.algorithm)\"")
         }
         projectedCaches[Int(layerState.position)] = nil
         owned[Int(layerState.position)] = LayerEditState(layer: Int(layerState.layer), constraint: constraint,
-                                                         cache: try message.tensor("cache").floatMatrix())
+                                                         cache: try message.floatMatrix("cache", rows: width, cols: width))
     }
 
     private func targets(_ work: TargetsWork, _ message: Message) throws -> (MessageBody, [WireTensor]) {
@@ -298,7 +309,7 @@ final class WorkerSession {
             throw ClusterError.badPayload("LAYER_UPDATE_WORK for layer \(work.layer) at position \(p), which this worker does not own")
         }
         let requests = try message.tensor("requests").decodeJSON([EditRequest].self)
-        let z = try message.tensor("targets").floatMatrix()
+        let z = try message.floatMatrix("targets", rows: original.config.hiddenSize, cols: requests.count)
         if message.hasTensor("keys") {
             // Layer-sharded: the coordinator ran the keys and current outputs through the pipeline.
             let keys = try message.tensor("keys").floatMatrix(), current = try message.tensor("current_outputs").floatMatrix()

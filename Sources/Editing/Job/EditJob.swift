@@ -151,7 +151,7 @@ public struct EditJob: Sendable {
         try executor.bind(modelDirectory: c.modelDirectory, hparamsFile: c.hparamsFile)
         // Everything that can be checked cheaply is checked before the weights are loaded.
         let checkpoint = try Checkpoint(directory: c.modelDirectory)
-        let tokenizer = try Tokenizer(directory: c.modelDirectory)
+        let tokenizer = try Tokenizer(directory: c.modelDirectory, model: config)
         let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
         for (i, request) in requests.enumerated() where TargetScorer.targetIDs(request.targetNew, tokenizer: tokenizer).isEmpty {
             throw EditJobError.emptyTarget(request: i, target: request.targetNew)

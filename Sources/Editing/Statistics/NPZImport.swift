@@ -34,7 +34,7 @@ public struct NPZStatisticsImport: Sendable {
         try ModelLayout.validate(hparams, config: config, path: hparamsPath)
         let checkpoint = try Checkpoint(directory: modelDirectory)
         let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
-        statistics = StatisticsJob(config: config, tokenizer: try Tokenizer(directory: modelDirectory), modelFingerprint: fingerprint,
+        statistics = StatisticsJob(config: config, tokenizer: try Tokenizer(directory: modelDirectory, model: config), modelFingerprint: fingerprint,
                                    modelName: modelDirectory.standardizedFileURL.lastPathComponent, hparams: hparams,
                                    statsDirectory: statsDirectory, corpus: nil)
         layerCount = config.layerCount

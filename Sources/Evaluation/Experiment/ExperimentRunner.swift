@@ -79,7 +79,7 @@ public struct ExperimentRunner: Sendable {
         let c = configuration
         try executor.bind(modelDirectory: c.modelDirectory, hparamsFile: c.hparamsFile)
         let checkpoint = try Checkpoint(directory: c.modelDirectory)
-        let tokenizer = try Tokenizer(directory: c.modelDirectory)
+        let tokenizer = try Tokenizer(directory: c.modelDirectory, model: config)
         let fingerprint = try ModelFingerprint.base(of: checkpoint, config: config)
         let anyHparams = hparams[c.algorithms[0]]!
         let statsJob = StatisticsJob(config: config, tokenizer: tokenizer, modelFingerprint: fingerprint,

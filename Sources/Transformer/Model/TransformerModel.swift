@@ -101,7 +101,7 @@ extension TransformerModel {
                 wpe.elements.withUnsafeBufferPointer { table in
                     for r in 0..<batch.tokenCount {
                         let p = batch.positions[r]
-                        precondition(p < config.maxPositions, "position \(p) beyond the model's \(config.maxPositions)")
+                        precondition(p >= 0 && p < config.maxPositions, "position \(p) outside the model's \(config.maxPositions)")
                         for c in 0..<d { hs[r * d + c] += table[p * d + c] }
                     }
                 }

@@ -39,6 +39,8 @@ public final class Tokenizer: Sendable {
     /// The number of distinct token ids: model vocabulary plus added tokens (Hugging Face's
     /// `len(tokenizer)`, `get_vocab_size(with_added_tokens=True)`).
     public let vocabularySize: Int
+    /// The largest token id (of `model.vocab` or `added_tokens`); −1 for an empty vocabulary.
+    public var largestID: Int { tokenByID.count - 1 }
     /// The id of tokenizer_config.json's `bos_token`, if it names one.
     public let bosTokenID: Int?
     /// The id of tokenizer_config.json's `eos_token`, if it names one.

@@ -14,6 +14,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     case unknownMergeToken(path: String, merge: Int, token: String)
     /// A field names a token that is neither in `model.vocab` nor in `added_tokens`.
     case unknownToken(path: String, field: String, token: String)
+    /// A token id (of `model.vocab` or `added_tokens`) the model has no embedding row for: the
+    /// tokenizer belongs to another model.
+    case idOutsideModel(path: String, token: String, id: Int, modelVocabulary: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +36,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "\(path): model.merges[\(merge)] names the token \(quoted(token)), which is not in model.vocab"
         case .unknownToken(let path, let field, let token):
             return "\(path): \(field) names the token \(quoted(token)), which is neither in model.vocab nor in added_tokens"
+        case .idOutsideModel(let path, let token, let id, let modelVocabulary):
+            return "\(path): the token \(quoted(token)) has the id \(id), but the model has embeddings for ids 0…\(modelVocabulary - 1) (config.json vocab_size \(modelVocabulary)): this tokenizer is not the model's; use the tokenizer.json the model was trained with"
         }
     }
 }

@@ -68,7 +68,7 @@ struct EvalCommand: ParsableCommand {
 
         events(.stage("loading \(model.model)"))
         let transformer = try TransformerModel.load(directory: model.modelURL)
-        let tokenizer = try Tokenizer(directory: model.modelURL)
+        let tokenizer = try Tokenizer(directory: model.modelURL, model: transformer.config)
 
         let metrics: [(key: String, value: MetricStatistic)]
         var score: Double?

@@ -51,8 +51,8 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try Tokenizer(directory: model.modelURL)
         let config = try ModelConfig.load(directory: model.modelURL)
+        let tokenizer = try Tokenizer(directory: model.modelURL, model: config)
         let ids = prompt.map { tokenizer.encode($0) }
         for (text, promptIDs) in zip(prompt, ids) {
             if promptIDs.isEmpty { throw CommandFailure("--prompt \(text.debugDescription) encodes to no tokens") }

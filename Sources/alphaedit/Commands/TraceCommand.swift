@@ -127,8 +127,8 @@ struct TraceCommand: ParsableCommand {
         if let threads { Linalg.setThreadCount(threads) }
         let modelURL = model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model
         let reporter = ProgressReporter(quiet: quiet)
-        let tokenizer = try Tokenizer(directory: modelURL)
         let transformer = try TransformerModel.load(directory: modelURL)
+        let tokenizer = try Tokenizer(directory: modelURL, model: transformer.config)
         var options = CausalTraceOptions()
         options.samples = samples
         options.noiseMultiplier = noise

@@ -428,7 +428,7 @@ struct TrainRecallCommand: ParsableCommand {
     func run() throws {
         threading.apply()
         let transformer = try TransformerModel.load(directory: model.modelURL)
-        let tokenizer = try Tokenizer(directory: model.modelURL)
+        let tokenizer = try Tokenizer(directory: model.modelURL, model: transformer.config)
         var list = try Self.readFacts(URL(fileURLWithPath: facts))
         if primaryOnly { list = list.filter(\.source.isPrimary) }
         let outcomes = FactRecall.measure(model: transformer, tokenizer: tokenizer, facts: list, prefix: prefix)

@@ -25,7 +25,7 @@ struct StatisticsOptions: ParsableArguments {
         let config = try ModelConfig.load(directory: directory)
         try ModelLayout.validate(hparams, config: config, path: self.config)
         let checkpoint = try Checkpoint(directory: directory)
-        return StatisticsJob(config: config, tokenizer: try Tokenizer(directory: directory),
+        return StatisticsJob(config: config, tokenizer: try Tokenizer(directory: directory, model: config),
                              modelFingerprint: try ModelFingerprint.base(of: checkpoint, config: config),
                              modelName: directory.standardizedFileURL.lastPathComponent, hparams: hparams,
                              statsDirectory: statsURL, corpus: corpus)
