@@ -30,4 +30,24 @@ import Linalg
         }
         #expect(throws: ClusterError.self) { try m.floatMatrix("missing", rows: 1, cols: 1) }
     }
+
+    @Test func aShapeWhoseByteCountOverflowsIsMalformed() {
+        let huge = WireTensor(name: "sum", dtype: .f64, shape: [1 << 62], bytes: [])
+        #expect(throws: ProtocolError.self) { try huge.doubles() }
+        let m = Self.message([WireTensor(name: "sum", dtype: .f64, shape: [1 << 61, 2], bytes: [])])
+        #expect(throws: ProtocolError.self) { try m.doubleMatrix("sum", rows: 1 << 61, cols: 2) }
+    }
+
+    @Test func aCountAboveIntMaxIsMalformedAtDecoding() throws {
+        let header = MessageHeader(version: MessageCodec.protocolVersion, jobID: "job", epoch: 1, sequence: 1)
+        let bad = Message(header: header, body: .statisticsPart(StatisticsPart(layer: 1, chunkIndex: 0, tokenCount: .max, sampleCount: 3)),
+                          tensors: [])
+        let frames = MessageCodec.encode(bad)[0]
+        let error = #expect(throws: ProtocolError.self) { try MessageCodec.decodePart(frames) }
+        #expect(error?.code == .malformed)
+        #expect(error?.detail.contains("STATISTICS_PART token_count 18446744073709551615 is out of range") == true)
+        let good = Message(header: header, body: .statisticsPart(StatisticsPart(layer: 1, chunkIndex: 0, tokenCount: 7, sampleCount: 3)),
+                           tensors: [])
+        #expect(try MessageCodec.decodePart(MessageCodec.encode(good)[0]).body == good.body)
+    }
 }

@@ -156,6 +156,9 @@ final class WorkerSession {
     private func startStatistics(_ work: StatisticsWork, _ message: Message, out: WorkerOutbox) throws {
         guard let corpus else { throw ClusterError.badPayload("STATISTICS_WORK without a corpus in the PLAN") }
         let layers = plan.layers.map { Int($0) }
+        guard plan.chunkSamples >= 1, !layers.isEmpty else {
+            throw ClusterError.badPayload("PLAN of \(layers.count) layers in chunks of \(plan.chunkSamples) samples: a statistics pass needs at least one of each")
+        }
         let statisticsPlan = StatisticsPlan(layers: layers, order: corpus.sampleOrder(count: Int(plan.sampleCount)),
                                             chunkSamples: Int(plan.chunkSamples))
         let first = Int(work.firstChunk), end = Int(work.endChunk)

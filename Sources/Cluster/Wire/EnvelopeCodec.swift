@@ -84,6 +84,7 @@ enum EnvelopeCodec {
                 throw ProtocolError(code: .unknownKind, detail: "kind \(e.kind.rawValue) with body field \(e.body_case.rawValue)")
             }
             let body = try decodeBody(e)
+            try checkCounts(body)
             var descriptors: [TensorDescriptor] = []
             for (i, pointer) in swiftArray(e.tensors, e.n_tensors).enumerated() {
                 guard let d = pointer?.pointee else { throw ProtocolError(code: .malformed, detail: "tensor descriptor \(i) is NULL") }
@@ -457,6 +458,33 @@ enum EnvelopeCodec {
             })
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_STATUS_REPORT
             envelope.status_report = m
+        }
+    }
+
+    /// Counts travel as uint64 but are used as `Int`: one above `Int.max` is malformed here, so that
+    /// no receiver traps converting it.
+    private static func checkCounts(_ body: MessageBody) throws(ProtocolError) {
+        func fits(_ values: [(String, UInt64)]) throws(ProtocolError) {
+            for (field, value) in values where value > UInt64(Int.max) {
+                throw ProtocolError(code: .malformed, detail: "\(body.kindName) \(field) \(value) is out of range")
+            }
+        }
+        switch body {
+        case .register(let b): try fits([("memory_bytes", b.memoryBytes)])
+        case .plan(let b): try fits([("sample_count", b.sampleCount), ("chunk_samples", b.chunkSamples)])
+        case .statisticsWork(let b):
+            for t in b.initial { try fits([("initial.token_count", t.tokenCount), ("initial.sample_count", t.sampleCount)]) }
+        case .chunkDone(let b): try fits([("token_count", b.tokenCount), ("sample_count", b.sampleCount)])
+        case .statisticsPart(let b): try fits([("token_count", b.tokenCount), ("sample_count", b.sampleCount)])
+        case .statisticsReduced(let b): try fits([("token_count", b.tokenCount), ("sample_count", b.sampleCount)])
+        case .projectorWork(let b): try fits([("token_count", b.tokenCount)])
+        case .stagePass(let b): try fits([("pass", b.pass), ("chunk_samples", b.chunkSamples)])
+        case .stageResult(let b): try fits([("pass", b.pass)])
+        case .batchEnd(let b): try fits([("edit_count", b.editCount)])
+        case .statusReport(let b):
+            try fits([("phase_done", b.phaseDone), ("phase_total", b.phaseTotal)])
+            for w in b.workers { try fits([("workers.pieces_done", w.piecesDone)]) }
+        default: break
         }
     }
 

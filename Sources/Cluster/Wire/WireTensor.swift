@@ -100,7 +100,7 @@ public struct WireTensor: Sendable, Equatable {
         guard dtype == expected else {
             throw ProtocolError(code: .malformed, detail: "tensor \"\(name)\" is \(dtype.rawValue), expected \(expected.rawValue)")
         }
-        guard let count = elementCount, count * dtype.elementSize == byteCount else {
+        guard let count = elementCount, count.multipliedReportingOverflow(by: dtype.elementSize) == (byteCount, false) else {
             throw ProtocolError(code: .malformed, detail: "tensor \"\(name)\": \(byteCount) bytes for shape \(shape) of \(dtype.rawValue)")
         }
         return count
