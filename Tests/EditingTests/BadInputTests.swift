@@ -99,6 +99,35 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
+    /// A corpus whose samples are all empty gives statistics of no tokens: refused when the pass
+    /// ends (no statistics file is written), and such a file made elsewhere is refused when used.
+    @Test func statisticsOfNoTokens() throws {
+        var c = try configuration()
+        c.corpus = try write("\n\n\n", "empty-samples.txt")
+        var message = ""
+        do { _ = try EditJob(c).run() } catch { message = "\(error)" }
+        #expect(message.contains("the statistics of layer 1 hold no tokens (3 samples of \(c.corpus!.path), each empty"), "\(message)")
+        #expect(message.contains("alphaedit stats compute --corpus FILE"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+
+        var cached = try configuration()
+        cached.corpus = nil
+        let config = try ModelConfig.load(directory: oracle.modelDirectory)
+        let fingerprint = try ModelFingerprint.base(of: try Checkpoint(directory: oracle.modelDirectory), config: config)
+        let job = StatisticsJob(config: config, tokenizer: try oracle.tokenizer(), modelFingerprint: fingerprint,
+                                modelName: "model", hparams: try oracle.hparams(), statsDirectory: cached.statsDirectory, corpus: nil)
+        for layer in [1, 2] {
+            let path = job.url(layer: layer)
+            try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try LayerStatistics(layer: layer, width: 512, provenance: StatisticsProvenance(model: fingerprint, module: job.module(layer), corpus: "x", dtype: "float32"))
+                .write(to: path)
+        }
+        message = ""
+        do { _ = try EditJob(cached).run() } catch { message = "\(error)" }
+        #expect(message.contains("the statistics of layer 1 hold no tokens (0 samples of the corpus with fingerprint x,"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+
     @Test func stateOfOtherLayers() throws {
         let state = EditState(algorithm: .alphaedit, layerStates: [LayerEditState(layer: 2, constraint: .projector(.init(rows: 4, cols: 4, repeating: 0)))],
                               templates: try ContextTemplates(groups: [["{}"]]), modelFingerprint: "x")

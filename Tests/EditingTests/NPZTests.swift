@@ -168,7 +168,7 @@ import Testing
         #expect(read.provenance.model == importer.statistics.modelFingerprint)
         #expect(read.provenance.corpus.hasPrefix("stats_corpus@npz:"))
         let reference = Matrix<Double>(try oracle.symmetric("cov.L1.triu"))
-        let error = read.secondMoment.relativeError(to: reference)
+        let error = try read.secondMoment.relativeError(to: reference)
         #expect(error < 1e-6, "relative error \(error)")
         let projector = try NullSpaceProjector(layer: 1, secondMoment: read.secondMoment, threshold: 0.02)
         #expect(projector.nullSpaceDimension == oracle.nullSpaceDimension(layer: 1))

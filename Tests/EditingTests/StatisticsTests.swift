@@ -32,7 +32,7 @@ import Testing
         for (i, layer) in oracle.layers.enumerated() {
             #expect(statistics[i].samples == 2000)
             let reference = Matrix<Double>(try oracle.symmetric("cov.L\(layer).triu"))
-            let error = statistics[i].secondMoment.relativeError(to: reference)
+            let error = try statistics[i].secondMoment.relativeError(to: reference)
             #expect(error < 1e-4, "\(name) layer \(layer): relative error \(error)")
         }
     }

@@ -132,7 +132,7 @@ struct ClusterBenchmark {
             print("\(n) worker(s): projectors \(formatted(projectorSeconds, 1)) s")
 
             // One edit batch: targets split, each layer solved on its owner, deltas broadcast.
-            let state = EditState.initial(algorithm: .alphaedit, statistics: stats, projectors: projectors, templates: templates,
+            let state = try EditState.initial(algorithm: .alphaedit, statistics: stats, projectors: projectors, templates: templates,
                                           modelFingerprint: fingerprint)
             before = coordinator.traffic
             let stages = try executor.editStages(model: model, tokenizer: tokenizer, hparams: hparams, algorithm: .alphaedit,

@@ -113,7 +113,7 @@ struct EditBenchmark {
         progress.line("projectors: \(formatted(projectorClock.seconds, 1)) s; null-space dimensions \(projectors.map(\.nullSpaceDimension))")
 
         // The sequential state of a first batch, as EditJob.run makes it.
-        let state = EditState.initial(algorithm: .alphaedit, statistics: stats, projectors: projectors,
+        let state = try EditState.initial(algorithm: .alphaedit, statistics: stats, projectors: projectors,
                                       templates: templates, modelFingerprint: fingerprint)
         stats = []
         let original = hparams.layers.map { model.weights.blocks[$0].mlp.down.weight }

@@ -221,7 +221,7 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
                                                               tokenCount: UInt64(reduced.tokens))), to: reduced.worker)
             } else {
                 coordinator.send(.projectorWork(ProjectorWork(layer: UInt32(layerStats.layer), threshold: threshold)),
-                                 tensors: [WireTensor(name: "second_moment", matrix: layerStats.secondMoment)], to: owner(ofPosition: p, in: stats.map(\.layer)))
+                                 tensors: [WireTensor(name: "second_moment", matrix: try layerStats.secondMoment)], to: owner(ofPosition: p, in: stats.map(\.layer)))
             }
         }
         coordinator.beginPhase("projectors of layers \(stats.map { String($0.layer) }.joined(separator: ", "))", total: stats.count)

@@ -256,7 +256,7 @@ final class WorkerSession {
             guard let stats = retained[Int(work.layer)], stats.count == Int(work.tokenCount) else {
                 throw ClusterError.badPayload("PROJECTOR_WORK of layer \(work.layer) asks for statistics of \(work.tokenCount) tokens reduced here; this worker holds \(retained[Int(work.layer)].map { "\($0.count) tokens" } ?? "none")")
             }
-            c0 = stats.secondMoment
+            c0 = try stats.secondMoment
         } else {
             c0 = try message.tensor("second_moment").doubleMatrix()
             guard c0.rows == c0.cols, c0.rows > 0 else {

@@ -168,6 +168,11 @@ public struct StatisticsJob: Sendable {
             events(.progress(done: firstSample + done, total: plan.order.count,
                              detail: String(format: "%.0f tokens/s", Double(tokens) / max(elapsed, 1e-9))))
         })
+        // No file of statistics that nothing can use (C0 = S / 0).
+        if let empty = statistics.first(where: { $0.count == 0 }) {
+            for layer in layers { try? FileManager.default.removeItem(at: partialURL(layer: layer)) }
+            throw StatisticsError.noTokens(layer: empty.layer, samples: empty.samples, source: corpus.url.path)
+        }
         for (i, layer) in layers.enumerated() {
             try statistics[i].write(to: url(layer: layer))
             try? FileManager.default.removeItem(at: partialURL(layer: layer))

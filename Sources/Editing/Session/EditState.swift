@@ -28,14 +28,14 @@ public struct EditState: Sendable {
     /// The state before the first edit: the one place a fresh state is built. AlphaEdit takes the
     /// projectors, MEMIT the normalised second moments of the statistics.
     public static func initial(algorithm: EditAlgorithm, statistics: [LayerStatistics], projectors: [NullSpaceProjector],
-                               templates: ContextTemplates, modelFingerprint: String) -> EditState {
+                               templates: ContextTemplates, modelFingerprint: String) throws -> EditState {
         let layers: [LayerEditState]
         switch algorithm {
         case .alphaedit:
             precondition(projectors.map(\.layer) == statistics.map(\.layer), "a projector for every edit layer")
             layers = projectors.map { LayerEditState(layer: $0.layer, constraint: .projector($0.matrix)) }
         case .memit:
-            layers = statistics.map { LayerEditState(layer: $0.layer, constraint: .secondMoment($0.secondMoment)) }
+            layers = try statistics.map { LayerEditState(layer: $0.layer, constraint: .secondMoment(try $0.secondMoment)) }
         }
         return EditState(algorithm: algorithm, layerStates: layers, templates: templates, modelFingerprint: modelFingerprint)
     }

@@ -68,7 +68,7 @@ extension EditState {
             projectors = try ProjectorJob(statistics: job, threshold: threshold)
                 .run(stats: stats, events: events) { try executor.projectors($0, threshold: threshold) }
         }
-        let state = EditState.initial(algorithm: algorithm, statistics: stats, projectors: projectors,
+        let state = try EditState.initial(algorithm: algorithm, statistics: stats, projectors: projectors,
                                       templates: templates, modelFingerprint: job.modelFingerprint)
         return (state, projectors)
     }

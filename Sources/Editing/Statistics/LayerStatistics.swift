@@ -38,9 +38,15 @@ public struct LayerStatistics: Sendable, Equatable {
     public var width: Int { sum.rows }
 
     /// C0 = S / count (`d0 × d0`), the normalised second moment.
+    /// - Throws: `StatisticsError.noTokens` for statistics of no tokens (a corpus of empty samples).
     public var secondMoment: Matrix<Double> {
-        precondition(count > 0, "statistics of layer \(layer) hold no tokens")
-        return sum.scaled(by: 1 / Double(count))
+        get throws {
+            guard count > 0 else {
+                throw StatisticsError.noTokens(layer: layer, samples: samples,
+                                               source: provenance.corpus.isEmpty ? "the corpus" : "the corpus with fingerprint \(provenance.corpus)")
+            }
+            return sum.scaled(by: 1 / Double(count))
+        }
     }
 
     /// Adds the keys of a batch of tokens: S += Kᵀ·K for K `[tokens, d0]`.
@@ -101,6 +107,9 @@ public enum StatisticsError: Error, CustomStringConvertible, Equatable {
     case wrongModel(path: String, expected: String, found: String)
     case wrongLayer(path: String, expected: String, found: String)
     case malformed(path: String, reason: String)
+    /// Statistics summed over no token: C0 = S / 0 is undefined.
+    /// `source` names the corpus: its path, or its fingerprint.
+    case noTokens(layer: Int, samples: Int, source: String)
 
     public var description: String {
         switch self {
@@ -110,6 +119,8 @@ public enum StatisticsError: Error, CustomStringConvertible, Equatable {
         case .wrongLayer(let path, let expected, let found):
             return "\(path): statistics are of \(found), expected \(expected)"
         case .malformed(let path, let reason): return "\(path): \(reason)"
+        case .noTokens(let layer, let samples, let source):
+            return "the statistics of layer \(layer) hold no tokens (\(samples) samples of \(source), each empty after tokenization): C0 is undefined; compute them from a corpus with text (`alphaedit stats compute --corpus FILE`)"
         }
     }
 }
