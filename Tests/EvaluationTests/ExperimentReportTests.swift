@@ -52,6 +52,26 @@ import Testing
         #expect(String(decoding: try Data(contentsOf: directory.appendingPathComponent("report.svg")), as: UTF8.self) == report.plot().render())
     }
 
+    /// A record without neighbourhood prompts makes the metric NaN (as `np.mean([])`): the report
+    /// is still written, with "NaN" in report.json, and reads back.
+    @Test func aNaNMetricIsWrittenAndReadBack() throws {
+        let directory = try Self.temporaryDirectory()
+        var report = Self.sample()
+        for method in report.curves.keys {
+            for i in report.curves[method]!.indices { report.curves[method]![i].metrics["neighborhood_score"] = .nan }
+        }
+        report.methods["alphaedit"]!["neighborhood_score"] = .nan
+        try report.write(to: directory)
+        let json = String(decoding: try Data(contentsOf: directory.appendingPathComponent("report.json")), as: UTF8.self)
+        #expect(json.contains(#""neighborhood_score" : "NaN""#))
+        let again = try ExperimentReport.read(from: directory.appendingPathComponent("report.json"))
+        #expect(again.methods["alphaedit"]!["neighborhood_score"]!.isNaN)
+        #expect(again.markdown() == report.markdown())
+        let svg = report.plot().render()
+        #expect(!svg.contains("nan") && !svg.contains("NaN"))
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 6 * 3)
+    }
+
     @Test func anUnreadableReportNamesTheFileAndTheKey() throws {
         let directory = try Self.temporaryDirectory()
         let url = directory.appendingPathComponent("report.json")

@@ -101,8 +101,7 @@ extension ExperimentReport {
     /// a temporary file renamed into place.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let encoder = ReportJSON.encoder([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try Self.atomicWrite(try encoder.encode(self), to: directory.appendingPathComponent("report.json"))
         try Self.atomicWrite(Data(markdown().utf8), to: directory.appendingPathComponent("report.md"))
         try Self.atomicWrite(Data(plot().render().utf8), to: directory.appendingPathComponent("report.svg"))
@@ -114,7 +113,7 @@ extension ExperimentReport {
         do { data = try Data(contentsOf: url) } catch {
             throw ExperimentError.unreadableReport(path: url.path, reason: "cannot read the file: \(error.localizedDescription)")
         }
-        do { return try JSONDecoder().decode(ExperimentReport.self, from: data) } catch {
+        do { return try ReportJSON.decoder.decode(ExperimentReport.self, from: data) } catch {
             throw ExperimentError.unreadableReport(path: url.path, reason: DatasetFile.describe(error))
         }
     }

@@ -71,7 +71,9 @@ public struct LinePlot: Sendable {
             let originX = Double(index % columns) * panelWidth, originY = header + Double(index / columns) * panelHeight
             let plotX = originX + margin.left, plotY = originY + margin.top
             let plotW = panelWidth - margin.left - margin.right, plotH = panelHeight - margin.top - margin.bottom
-            let xs = panel.series.flatMap { $0.points.map(\.x) }, ys = panel.series.flatMap { $0.points.map(\.y) }
+            // A NaN metric (no prompts to average over) has no point on the plot.
+            let drawn = panel.series.map { series in (series, series.points.filter { $0.x.isFinite && $0.y.isFinite }) }
+            let xs = drawn.flatMap { $0.1.map(\.x) }, ys = drawn.flatMap { $0.1.map(\.y) }
             let xMin = xs.min() ?? 0, xMax = max(xs.max() ?? 1, xMin + 1)
             var yRange = panel.yRange ?? Self.niceRange(ys)
             if yRange.upperBound <= yRange.lowerBound { yRange = yRange.lowerBound...(yRange.lowerBound + 1) }
@@ -93,11 +95,11 @@ public struct LinePlot: Sendable {
             svg += "<rect x=\"\(plotX)\" y=\"\(plotY)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#333\"/>\n"
             svg += "<text x=\"\(plotX + plotW / 2)\" y=\"\(plotY + plotH + 34)\" text-anchor=\"middle\" font-size=\"12\">\(Self.escape(xLabel))</text>\n"
             svg += "<text transform=\"translate(\(originX + 16),\(plotY + plotH / 2)) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">\(Self.escape(panel.yLabel))</text>\n"
-            for series in panel.series {
+            for (series, points) in drawn {
                 let color = Self.palette[(names.firstIndex(of: series.name) ?? 0) % Self.palette.count]
-                let path = series.points.map { "\(Self.format2(px($0.x))),\(Self.format2(py($0.y)))" }.joined(separator: " ")
+                let path = points.map { "\(Self.format2(px($0.x))),\(Self.format2(py($0.y)))" }.joined(separator: " ")
                 svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2.2\"/>\n"
-                for point in series.points {
+                for point in points {
                     svg += "<circle cx=\"\(Self.format2(px(point.x)))\" cy=\"\(Self.format2(py(point.y)))\" r=\"3\" fill=\"\(color)\"/>"
                 }
                 svg += "\n"
