@@ -31,6 +31,61 @@ import Testing
         }
     }
 
+    /// Layer-sharded statistics are flow-controlled: the first stage sends at most a window of
+    /// passes (one per stage) that the last stage has not acknowledged. With the second stage
+    /// stopped (SIGSTOP, well within the liveness) the first waits instead of piling every pass
+    /// of the corpus into the next stage's inbox; continued, the pass ends with the
+    /// single-process bytes. The workers are started by hand (not `--quiet`) so that the first
+    /// stage's log can be read.
+    @Test func aStalledStageHoldsBackTheFirstStage() throws {
+        let work = try CLIRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: work) }
+        let single = try chunkedStats(work, "single", [])
+        #expect(single.status == 0, "\(single.stderr)")
+        let endpoint = "ipc://\(work.path)/coordinator"
+        var workers: [Process] = []
+        defer {
+            for process in workers where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in workers { process.waitUntilExit() }
+        }
+        for i in 0..<3 {
+            let process = Process()
+            process.executableURL = CLIRunner.executable
+            process.arguments = ["worker", "--connect", endpoint, "--name", "stage-\(i)", "--threads", "1", "--max-memory", "20MiB",
+                                 "--heartbeat", "1", "--liveness", "10", "--registration-wait", "120"]
+            process.environment = ProcessInfo.processInfo.environment.merging(["ALPHAEDIT_FAULT": "worker.stage-statistics@1#1:stop"]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            let log = work.appendingPathComponent("worker-\(i).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: log)
+            try process.run()
+            workers.append(process)
+        }
+        // Continues the stopped worker 2 s after it stopped.
+        let pids = workers.map(\.processIdentifier)
+        let resumer = Thread {
+            let deadline = Date().addingTimeInterval(240)
+            while Date() < deadline {
+                for pid in pids {
+                    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                          let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
+                    Thread.sleep(forTimeInterval: 2)
+                    kill(pid, SIGCONT)
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        resumer.start()
+        let run = try chunkedStats(work, "stalled", ["--listen", endpoint, "--min-workers", "3", "--worker-wait", "60",
+                                                     "--heartbeat", "1", "--liveness", "10"])
+        #expect(run.status == 0 && run.stderr.contains("layer-sharded over 3 workers"), "\(run.stderr)")
+        #expect(!run.stderr.contains("declared lost"), "\(run.stderr)")
+        try distributed.expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("stalled"), "stats, stage 1 stalled")
+        let logs = try (0..<3).map { try String(contentsOf: work.appendingPathComponent("worker-\($0).log"), encoding: .utf8) }.joined()
+        #expect(logs.contains("statistics pipeline: at most 3 passes in flight (window 3)"), "\(logs)")
+    }
+
     @Test func aWorkerKilledDuringTargetsOrSolvesIsReplaced() throws {
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }

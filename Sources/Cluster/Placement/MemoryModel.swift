@@ -96,6 +96,9 @@ public struct MemoryModel: Sendable, Equatable {
     }
 
     /// Two hidden-state micro-batches in flight (one arriving, one leaving) per stage.
+    /// (A statistics pass holds no tape: the passes its first stage may have in flight, one per
+    /// stage of at most 3 sequences each, see `WorkerSession.statisticsWindow`, live in the
+    /// activations' budget, which the statistics do not use.)
     public var transferBytes: UInt64 { 2 * UInt64(workload.tokens * config.hiddenSize) * Self.floatBytes }
 
     /// Logits and their gradient for a micro-batch, on the last stage.

@@ -200,7 +200,8 @@ public final class Worker {
         return state
     }
 
-    /// A fellow worker's message: statistics parts of a layer this worker owns.
+    /// A fellow worker's message: statistics parts of a layer this worker owns, pieces of a
+    /// pipeline pass, and (at the first stage) the acknowledgement that a statistics pass ended.
     private func fromPeer(_ peer: PeerID, _ message: Message, out: WorkerOutbox) {
         guard let session else {
             log("peer \(peer): \(message.body.kindName) before any PLAN; ignored")
@@ -217,6 +218,9 @@ public final class Worker {
             switch message.body {
             case .statisticsPart: try session.take(part: message, out: out)
             case .stagePass: try session.perform(message, out: out)
+            case .stageResult:
+                session.statisticsPassEnded()
+                if let summary = session.takePipelineSummary() { log(summary) }
             default: log("peer \(peer): unexpected \(message.body.kindName) on the peer socket; ignored")
             }
         } catch {

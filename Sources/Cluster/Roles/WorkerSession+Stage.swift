@@ -160,32 +160,64 @@ extension WorkerSession {
 
     // MARK: Statistics through the pipeline
 
-    /// The stage holding block 0 computes chunk `c`: each forward pass of the chunk is embedded,
-    /// run through this stage's blocks, its edit layers' keys accumulated, and sent on while the
-    /// next pass is computed here (stages overlap).
-    func pipelineChunk(_ c: Int, out: WorkerOutbox) throws {
-        guard let current = pass, let corpus else { return }
-        let collector = current.collector
-        let samples = current.plan.samples(ofChunk: c)
-        var windowed = collector
-        windowed.windowSize = max(collector.windowSize, current.plan.chunkSamples)
-        let passes = windowed.passes(corpus: corpus, samples: current.plan.order[samples])
+    /// Statistics passes the stage holding block 0 may have sent on that the stage ending them
+    /// has not yet acknowledged: enough for every stage to be busy, few enough that a slower
+    /// stage's inbox holds at most this many activations (`[tokens, d]` each).
+    var statisticsWindow: Int { max(2, stageBlocks.count) }
+
+    /// The stage holding block 0 computes the next pass of its queued chunks while the window
+    /// allows: the pass is embedded, run through this stage's blocks, its edit layers' keys
+    /// accumulated, and sent on while the next pass is computed here (stages overlap).
+    func pipelineStep(out: WorkerOutbox) throws {
+        guard let current = pass, let corpus, statisticsInFlight < statisticsWindow else { return }
+        if feeding == nil {
+            guard let c = pass?.queue.first else { return }
+            pass!.queue.removeFirst()
+            FaultPoint.hit("worker.statistics", worker: workerIndex)
+            let samples = current.plan.samples(ofChunk: c)
+            var windowed = current.collector
+            windowed.windowSize = max(current.collector.windowSize, current.plan.chunkSamples)
+            feeding = (c, windowed.passes(corpus: corpus, samples: current.plan.order[samples]), 0, samples.count)
+        }
+        let (c, passes, next, samples) = feeding!
+        let sentOn: Bool
         if passes.isEmpty {
-            try statisticsPiece(chunk: c, ends: true, samples: samples.count, batch: nil, hidden: nil, from: 0, out: out)
+            sentOn = try statisticsPiece(chunk: c, ends: true, samples: samples, batch: nil, hidden: nil, from: 0, out: out)
+        } else {
+            sentOn = try statisticsPiece(chunk: c, ends: next == passes.count - 1, samples: samples,
+                                         batch: current.collector.batch(passes[next]), hidden: nil, from: 0, out: out)
         }
-        for (i, sequences) in passes.enumerated() {
-            try statisticsPiece(chunk: c, ends: i == passes.count - 1, samples: samples.count, batch: collector.batch(sequences),
-                                hidden: nil, from: 0, out: out)
+        if sentOn {
+            statisticsInFlight += 1
+            statisticsInFlightPeak = max(statisticsInFlightPeak, statisticsInFlight)
         }
+        feeding = next + 1 >= passes.count ? nil : (c, passes, next + 1, samples)
+    }
+
+    /// A statistics pass ended at the stage of the highest edit layer: one more may be sent.
+    func statisticsPassEnded() {
+        statisticsInFlight = max(0, statisticsInFlight - 1)
+    }
+
+    /// Once the first stage has sent every pass of its chunks and all came back: how many were
+    /// in flight at most (for the log; nil before that, and after it was taken).
+    func takePipelineSummary() -> String? {
+        guard blocks != nil, let pass, pass.queue.isEmpty, feeding == nil, statisticsInFlight == 0,
+              statisticsInFlightPeak > 0 else { return nil }
+        defer { statisticsInFlightPeak = 0 }
+        return "statistics pipeline: at most \(statisticsInFlightPeak) passes in flight (window \(statisticsWindow))"
     }
 
     /// One forward pass of a statistics chunk at this stage: keys of the edit layers held here
     /// accumulated, the hidden state sent on while higher edit layers remain; at the chunk's
     /// last pass the chunk's sums go to the reducer and, at the stage of the highest edit
     /// layer, CHUNK_DONE to the coordinator.
+    /// - Returns: whether the piece was sent on to the next stage. A piece that came from a
+    ///   previous stage and ends here is acknowledged to the stage holding block 0.
+    @discardableResult
     private func statisticsPiece(chunk c: Int, ends: Bool, samples: Int, batch: TokenBatch?, hidden: Matrix<Float>?,
-                                 from: Int, out: WorkerOutbox) throws {
-        guard let blocks, let current = pass else { return }
+                                 from: Int, out: WorkerOutbox) throws -> Bool {
+        guard let blocks, let current = pass else { return false }
         FaultPoint.hit("worker.stage-statistics", worker: workerIndex)
         let config = original.config
         let layers = current.collector.layers
@@ -194,6 +226,7 @@ extension WorkerSession {
             let empty = StatisticsProvenance(model: "", module: "", corpus: "", dtype: "")
             chunkInProgress = (c, layers.map { LayerStatistics(layer: $0, width: config.intermediateSize, provenance: empty) }, 0)
         }
+        var sentOn = false
         if let batch {
             let model = stageModel
             var captured: [HookPoint: Matrix<Float>] = [:]
@@ -212,6 +245,7 @@ extension WorkerSession {
                                  .stagePass(StagePass(pass: 0, operation: .statistics, fromBlock: UInt32(end), specJSON: try spec.json(),
                                                       chunk: UInt32(c), chunkEnds: ends, chunkSamples: UInt64(samples))),
                                  [WireTensor(name: "hidden", matrix: state)])
+                sentOn = true
             }
         } else if highest >= blocks.upperBound {
             // An empty chunk still ends at every stage.
@@ -220,8 +254,12 @@ extension WorkerSession {
                                                   specJSON: try PassSpec(batch: TokenBatch(batchSize: 0, length: 0, ids: [], mask: []), firstBlock: 0).json(),
                                                   chunk: UInt32(c), chunkEnds: true, chunkSamples: UInt64(samples))),
                              [WireTensor(name: "hidden", matrix: Matrix<Float>(rows: 0, cols: config.hiddenSize, repeating: 0))])
+            sentOn = true
         }
-        guard ends, let done = chunkInProgress else { return }
+        if from > 0, !sentOn {
+            try out.toWorker(try worker(holding: 0), .stageResult(StageResult(pass: UInt64(c))), [])
+        }
+        guard ends, let done = chunkInProgress else { return sentOn }
         chunkInProgress = nil
         for var stats in done.sums {
             stats.samples += samples
@@ -230,6 +268,7 @@ extension WorkerSession {
         if blocks.contains(highest) {
             out.toCoordinator(.chunkDone(ChunkDone(chunkIndex: UInt32(c), tokenCount: UInt64(done.tokens), sampleCount: UInt64(samples))))
         }
+        return sentOn
     }
 }
 

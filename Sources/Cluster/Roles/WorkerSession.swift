@@ -26,6 +26,12 @@ final class WorkerSession {
     var tapes: [UInt64: StageTape] = [:]
     var generators: [UInt64: StageGenerator] = [:]
     var chunkInProgress: (chunk: Int, sums: [LayerStatistics], tokens: Int)?
+    /// At the stage holding block 0: the chunk whose passes are being sent into the pipeline,
+    /// and the passes sent on that the last stage has not acknowledged (see `pipelineStep`).
+    var feeding: (chunk: Int, passes: [[[Int]]], next: Int, samples: Int)?
+    var statisticsInFlight = 0
+    /// The most passes in flight at once in this pass (reported at its end, see `pipelineSummary`).
+    var statisticsInFlightPeak = 0
     /// Owned layers: position → state, and the keys of the current batch (for its cache update).
     private var owned: [Int: LayerEditState] = [:]
     private var batchKeys: [Int: Matrix<Float>] = [:]
@@ -135,9 +141,18 @@ final class WorkerSession {
 
     // MARK: Statistics
 
-    var hasQueuedWork: Bool { pass.map { !$0.queue.isEmpty } ?? false }
+    /// Whether `step` has work it may do now (a pipeline's first stage waits for acknowledgements
+    /// when its window is full).
+    var hasQueuedWork: Bool {
+        guard let pass else { return false }
+        if blocks != nil { return (feeding != nil || !pass.queue.isEmpty) && statisticsInFlight < statisticsWindow }
+        return !pass.queue.isEmpty
+    }
 
-    func cancelQueuedWork() { pass?.queue = [] }
+    func cancelQueuedWork() {
+        pass?.queue = []
+        feeding = nil
+    }
 
     /// The job moved to a new epoch: every pass in progress here is dropped (what this worker
     /// reduced and owns stays until the next plan).
@@ -145,6 +160,8 @@ final class WorkerSession {
         pass = nil
         early = []
         chunkInProgress = nil
+        feeding = nil
+        statisticsInFlight = 0
         tapes = [:]
         generators = [:]
         batchKeys = [:]
@@ -182,6 +199,9 @@ final class WorkerSession {
         let reducer = StatisticsReducer(initial: initial, first: first, end: end, checkpointEvery: Int(work.checkpointEvery),
                                         chunkCount: statisticsPlan.chunkCount)
         let collected = blocks.map { held in layers.filter { held.contains($0) } } ?? layers
+        feeding = nil
+        statisticsInFlight = 0
+        statisticsInFlightPeak = 0
         pass = (statisticsPlan, StatisticsCollector(model: original, tokenizer: tokenizer, layers: collected),
                 work.chunkIndices.map { Int($0) }, reducer)
         for layer in reducer.layers { retained[layer] = nil }
@@ -196,10 +216,10 @@ final class WorkerSession {
     /// Computes the next queued chunk: its sums go to their layers' owners (this worker's own
     /// into its reducer), and CHUNK_DONE to the coordinator.
     func step(out: WorkerOutbox) throws {
+        if blocks != nil { return try pipelineStep(out: out) }
         guard pass?.queue.isEmpty == false else { return }
         let c = pass!.queue.removeFirst()
         FaultPoint.hit("worker.statistics", worker: workerIndex)
-        if blocks != nil { return try pipelineChunk(c, out: out) }
         let current = (plan: pass!.plan, collector: pass!.collector)   // not the reducer: see add(chunk:)
         let started = ContinuousClock.now
         let sums = current.collector.chunk(c, of: current.plan, corpus: corpus!)
