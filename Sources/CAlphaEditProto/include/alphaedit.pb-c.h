@@ -676,7 +676,9 @@ struct  Alphaedit__V1__StagePass
 
 /*
  * the stage where a pass ends -> coordinator. Tensors: "logits", "captured.<point>", "gradient"
- * (BACKWARD: dLoss/d(hidden entering the pass's first block)).
+ * (BACKWARD: dLoss/d(hidden entering the pass's first block)). In a STATISTICS pass (no tensors,
+ * pass = the chunk): the stage where it ends -> the stage holding block 0, which keeps at most
+ * one pass per stage unacknowledged (flow control).
  */
 struct  Alphaedit__V1__StageResult
 {
