@@ -46,6 +46,46 @@ import Transformer
         #expect(throws: NPZError.self) { try archive.array("mom2.constructor", as: Double.self) }
     }
 
+    /// FuzzNPZ (timeout): a 1,267-byte archive whose zip directory records a member with more
+    /// bytes than the file holds had ZIPFoundation read (and allocate 1 MiB buffers for) the
+    /// recorded size, for seconds; such a member is now a corrupt member at once, naming the sizes.
+    static let sizesBeyondTheFile: [String] = [
+        "UEsDBBQAAAAAAAAAIQCqsMRNAPkAAAABAAAUAAAAbW9tMi5jb25zdHJ1Y3Rvci5ucHmTTlVNUFkBAG1vbTIuY291bnQubnB5VTMyJywgJ2Zvcn",
+        "RyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        "ICAgICAgICAgICAgCnUAAAB0AAAAaQAAAGwAAAAuAAAAcgAAAHUAAABuAAAAbgAAAGkAAABuAAAAZwAAAHMAAAB0AAAAYQAAAHQAAABzAAAALg",
+        "AAAFMAAABlAAAAYwAAAG8AAABuAAAAZAAAAE0AAABvAAAAbQAAAGUAAABuAAAAdAAAACgAAAApAAAAUEsDBBQAAAAAAQB/9nQQBrieiAAAAIgA",
+        "AAAOAAAAbW9tMi5jb3VudC5ucHmTTlVNUFkBAHYAeydkZXNjcic6ICc8aTgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoKS",
+        "wgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgChQAAAAAAAAAUEsDBBQAAAAA",
+        "AAAAIQAMBhUMgAEAAIABAAANAAAAbW9tMi5tb20yLm5weZNOVU1QWQEAdgB7J2Rlc2NyJzogJzxmNCcsICdmb3J0cmFuX29yZGVyJzr///////",
+        "///idzaGFwZSc6ICg4LCAtOCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICD/////ICAgICAgICAgICAKAEEe",
+        "r0LO2p90eXu97jPzAW6PA10Nos/s/3j33JlcdN9+u+lel0MWv/ZveVCvsytzvf2+C/M7n998t/9Bx6MF6tYv7AFQSwECFAMUAAAACAAAACEAI7",
+        "jwbEYAAACIAAAADgAAAAAAAAAAAAAAgAEAAAAAbW9tMi5jb3VudC5ucHlQSwECFAMUAAAACAAAACEA2ba66EYAAACIAAAADwAAAAAAAAAAAAAA",
+        "gAFyAAAAc2FtcGxlX3NpemUubnB5AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAFBLAwQUAAAAAAAAACEAXr/VLgAAAeaIAAAADwAAAHNhbXBsZV9zaXplLm5weZNOVU1QWQEAdgB7J2Rlc2NyJzogJzxpNycsICdmb3J0",
+        "cmFuX29yZGVyJzogRmFsc2UsICdzaGFwZSc6ICgpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIC",
+        "AgICAgICAgICAgICAKBQAAAAAAAABQSwECFAMUAAB6AAAAACEAqrDEnwUAAAAAAAD/FAAAAAAAAAAAAAAAgAEAAAAAbW9tMi7/Y29uc3RydWN0",
+        "b3IubnB5UACAAeYBAABtb20yLm1vbTIubnB5UEsBAhQDFAAAAAAAAAAhAF6/1S6IAAD/WwCIAAAgDwAAAAAAAAAAAAAAgE9wdGlvbmFscGxlX3",
+        "NpemUubnB5UEsFBgAAAAAEAAQA9gAAAEYEAAAAAA=="
+    ]
+
+    @Test func aMemberLargerThanTheFileIsACorruptMember() throws {
+        let data = try #require(Data(base64Encoded: Self.sizesBeyondTheFile.joined()))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-regression-\(UUID().uuidString).npz")
+        try data.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let archive = try NPZArchive(url: url)
+        var refusedOnSize = 0
+        for key in archive.keys {
+            for read in [{ _ = try archive.header(key) }, { _ = try archive.array(key, as: Double.self) }] as [() throws -> Void] {
+                do { try read() } catch let error as NPZError {
+                    #expect(!error.description.contains("\n"))
+                    if error.description.contains("in a file of \(data.count) bytes") { refusedOnSize += 1 }
+                }
+            }
+        }
+        #expect(refusedOnSize > 0, "\(archive.keys)")
+    }
+
     /// A `.npy` whose header claims far more elements than its bytes hold fails on the size,
     /// without allocating the claimed array first.
     @Test func aClaimedHugeArrayIsRefusedBeforeAllocating() throws {

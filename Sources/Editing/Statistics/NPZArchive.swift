@@ -13,6 +13,8 @@ public struct NPZArchive {
     /// The keys, as `np.load(...).files` lists them (member names without `.npy`), in archive order.
     public let keys: [String]
     private let archive: Archive
+    /// The archive's size on disk: no member's stored bytes can exceed it.
+    private let fileSize: UInt64
 
     /// Opens the archive and reads its directory; no member is decompressed.
     public init(url: URL) throws {
@@ -25,6 +27,7 @@ public struct NPZArchive {
         guard FileManager.default.isReadableFile(atPath: url.path) else {
             throw NPZError.unreadable(path: url.path, reason: "permission denied")
         }
+        fileSize = ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.uint64Value ?? UInt64.max
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
@@ -51,6 +54,13 @@ public struct NPZArchive {
     private func requireEntry(_ key: String) throws -> Entry {
         guard let entry = entry(key), entry.type == .file else {
             throw NPZError.missingMember(path: url.path, member: key, members: keys)
+        }
+        // The reader goes by the recorded sizes: ones the file cannot hold would have it read
+        // (and allocate buffers for) bytes that are not there.
+        let stored = entry.isCompressed ? entry.compressedSize : entry.uncompressedSize
+        guard stored <= fileSize, entry.isCompressed || entry.compressedSize == entry.uncompressedSize else {
+            throw NPZError.corruptMember(path: url.path, member: key,
+                                         reason: "the zip directory records \(entry.compressedSize) stored and \(entry.uncompressedSize) uncompressed bytes (\(entry.isCompressed ? "deflated" : "stored")) in a file of \(fileSize) bytes")
         }
         return entry
     }
