@@ -141,7 +141,10 @@ public final class ClusterExecutor: EditExecutor, @unchecked Sendable {
     func checkPlacement(layers: [Int]) throws {
         let key = "\(modelDirectory.path)"
         guard placementChecked != key else { return }
-        let hparamsLayers = (try? EditHyperParameters.parse(data: Data(hparamsJSON.utf8), algorithm: .memit).layers) ?? layers
+        // Every edit layer of the hparams (a statistics pass may compute only some of them), read
+        // without the per-algorithm key checks, which the job made when it loaded the file.
+        let hparamsLayers = (try? JSONValue.parse(Data(hparamsJSON.utf8)))?.objectValue?["layers"]?.arrayValue?
+            .compactMap(\.intValue) ?? layers
         let model = MemoryModel(config: try ModelConfig.load(directory: modelDirectory), editLayers: hparamsLayers)
         let budgets = coordinator.active.map { WorkerBudget(name: "\($0)", bytes: coordinator.workers[$0].memoryBytes) }
         let shardPlan = try ShardPlanner.plan(model: model, workers: budgets, override: placementOverride)
