@@ -42,9 +42,20 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     echo "fuzz.sh: building the harnesses (Fuzz/.build, -sanitize=fuzzer,address)…"
     products=(); for t in "${TARGETS[@]}"; do products+=(--product "$t"); done
     log="$(mktemp)"
+    build() {
+        nice -n "$NICE" swift build -c release --package-path Fuzz --build-path Fuzz/.build \
+            -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "$1" >"$log" 2>&1
+    }
     for t in "${TARGETS[@]}"; do
-        if ! nice -n "$NICE" swift build -c release --package-path Fuzz --build-path Fuzz/.build \
-                -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "$t" >"$log" 2>&1; then
+        # SwiftPM keeps the root package's file list from the last build plan: after files were
+        # added there, a harness fails to compile ("extra argument …"). Planning again fixes it.
+        built=0; build "$t" || built=$?
+        if [ $built -ne 0 ] && grep -q "error:" "$log"; then
+            echo "fuzz.sh: the build of $t failed; planning the build again (Fuzz/.build/release.yaml, build.db) and retrying" >&2
+            rm -f Fuzz/.build/release.yaml Fuzz/.build/build.db
+            built=0; build "$t" || built=$?
+        fi
+        if [ $built -ne 0 ]; then
             grep -v "Cannot export local symbol" "$log" | grep -E "error|warning: unable|fatal" | head -20 >&2
             echo "fuzz.sh: FAILED to build the harness $t (swift build -c release --package-path Fuzz --build-path Fuzz/.build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product $t)" >&2
             rm -f "$log"; exit 1
