@@ -23,7 +23,7 @@ import Testing
         for (path, bytes) in left { #expect(right[path] == bytes, "\(label): \(path) differs") }
     }
 
-    /// The README's edit example (one request), 300 statistics samples.
+    /// The README's edit example on the test model (its request and one more), 300 statistics samples.
     func editArguments(_ work: URL, _ name: String) throws -> [String] {
         let requests = work.appendingPathComponent("requests.json")
         try Data(#"[{"case_id": 0, "prompt": "{} works for", "subject": "Talia Fairbanks", "target_new": {"str": "Sony"}}, {"case_id": 1, "prompt": "{} plays the", "subject": "Liora Fairbanks", "target_new": {"str": "drums"}}]"#.utf8).write(to: requests)
