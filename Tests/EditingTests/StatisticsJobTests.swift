@@ -41,19 +41,25 @@ import Testing
         }
     }
 
-    /// A pass stopped after its first checkpoint (as if killed) and started again ends with the
-    /// same bytes as a pass that was never interrupted.
-    @Test func interruptedPassResumesToTheSameBytes() throws {
+    /// A pass over 200 samples run to the end (`whole`), and a job of the same inputs in its own
+    /// statistics directory `name`, set to stop after 75 samples (`interrupted`).
+    func wholeAndInterruptible(_ name: String) throws
+        -> (oracle: OracleFixture, model: TransformerModel, whole: StatisticsJob, interrupted: StatisticsJob) {
         let oracle = try OracleFixture("alphaedit-oracle")
         let work = try Self.temporaryDirectory()
         let hparams = try Self.hparams(samples: 200, in: work)
         let model = try oracle.model()
-
         let whole = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("whole"))
         _ = try whole.run(model: { model })
-
-        var interrupted = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("resumed"))
+        var interrupted = try job(oracle, hparams: hparams, stats: work.appendingPathComponent(name))
         interrupted.stopAfterSamples = 75
+        return (oracle, model, whole, interrupted)
+    }
+
+    /// A pass stopped after its first checkpoint (as if killed) and started again ends with the
+    /// same bytes as a pass that was never interrupted.
+    @Test func interruptedPassResumesToTheSameBytes() throws {
+        var (oracle, model, whole, interrupted) = try wholeAndInterruptible("resumed")
         do {
             _ = try interrupted.run(model: { model })
             Issue.record("the pass was not interrupted")
@@ -85,15 +91,7 @@ import Testing
     /// A checkpoint cut short (as by a full disk or a crash of a writer that did not rename
     /// into place) is not trusted: the pass starts over and ends with the uninterrupted bytes.
     @Test func aTruncatedCheckpointIsNotTrusted() throws {
-        let oracle = try OracleFixture("alphaedit-oracle")
-        let work = try Self.temporaryDirectory()
-        let hparams = try Self.hparams(samples: 200, in: work)
-        let model = try oracle.model()
-        let whole = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("whole"))
-        _ = try whole.run(model: { model })
-
-        var interrupted = try job(oracle, hparams: hparams, stats: work.appendingPathComponent("cut"))
-        interrupted.stopAfterSamples = 75
+        var (oracle, model, whole, interrupted) = try wholeAndInterruptible("cut")
         #expect(throws: StatisticsJob.Interrupted.self) { _ = try interrupted.run(model: { model }) }
         let checkpoint = interrupted.partialURL(layer: oracle.layers[0])
         let bytes = try Data(contentsOf: checkpoint)

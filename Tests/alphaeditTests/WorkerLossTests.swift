@@ -63,20 +63,7 @@ import Testing
         }
         // Continues the stopped worker 2 s after it stopped.
         let pids = workers.map(\.processIdentifier)
-        let resumer = Thread {
-            let deadline = Date().addingTimeInterval(240)
-            while Date() < deadline {
-                for pid in pids {
-                    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                          let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
-                    Thread.sleep(forTimeInterval: 2)
-                    kill(pid, SIGCONT)
-                    return
-                }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }
-        resumer.start()
+        continueFirstStopped { pids }
         let run = try chunkedStats(work, "stalled", ["--listen", endpoint, "--min-workers", "3", "--worker-wait", "60",
                                                      "--heartbeat", "1", "--liveness", "10"])
         #expect(run.status == 0 && run.stderr.contains("layer-sharded over 3 workers"), "\(run.stderr)")
@@ -118,20 +105,7 @@ import Testing
         #expect(single.status == 0, "\(single.stderr)")
         let job = work.appendingPathComponent("job")
         // Continues the stopped worker 2 s after it stopped (the timeout is 0.6 s).
-        let resumer = Thread {
-            let deadline = Date().addingTimeInterval(240)
-            while Date() < deadline {
-                for pid in workerPIDs(of: job) {
-                    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                          let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
-                    Thread.sleep(forTimeInterval: 2)
-                    kill(pid, SIGCONT)
-                    return
-                }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-        }
-        resumer.start()
+        continueFirstStopped { workerPIDs(of: job) }
         let run = try CLIRunner.run(try distributed.editArguments(work, "stopped").filter { $0 != "-q" } + ["--workers", "3", "--job-dir", job.path] + fast,
                                     timeout: .seconds(300), environment: ["ALPHAEDIT_FAULT": "worker.targets@2#1:stop"])
         #expect(run.status == 0 && run.stderr.contains("declared lost"), "\(run.stderr)")
@@ -214,4 +188,22 @@ func workerPIDs(of job: URL) -> [pid_t] {
           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
           let workers = object["workers"] as? [[String: Any]] else { return [] }
     return workers.compactMap { ($0["pid"] as? Int).map { pid_t($0) } }
+}
+
+/// On a thread of its own: waits (up to 240 s) for one of `pids()` to be stopped (SIGSTOP, state
+/// "T" in /proc), and continues it 2 s later.
+func continueFirstStopped(_ pids: @escaping @Sendable () -> [pid_t]) {
+    Thread {
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            for pid in pids() {
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                      let state = stat.split(separator: ")").last?.split(separator: " ").first, state == "T" else { continue }
+                Thread.sleep(forTimeInterval: 2)
+                kill(pid, SIGCONT)
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }.start()
 }
