@@ -38,6 +38,43 @@ import Testing
         #expect(z.map(\.source) == [.zsreQuestion, .zsreRephrase, .subjectObject])
     }
 
+    @Test func zsreFactsTeachTheChosenAnswer() throws {
+        let alt = try FactCorpus.zsreFacts(json: Self.zsre, belief: .alternative)
+        #expect(alt.map(\.target) == ["2006", "2006", "2006"])
+        #expect(throws: FactCorpusError.malformed(path: "z.json", record: 0, field: "alt", reason: "is missing")) {
+            try FactCorpus.zsreFacts(json: Data(#"[{"subject": "s", "src": "q?", "rephrase": "r?", "answers": ["a"]}]"#.utf8),
+                                     path: "z.json", belief: .alternative)
+        }
+    }
+
+    @Test func distractorsShareTheFirstWordsAndNotTheObject() throws {
+        let records = (0..<6).map { i -> String in
+            let (subject, object) = [("Nokia Lumia 900", "Finland"), ("Nokia N70", "Finland"), ("Honda Civic", "Japan"),
+                                     ("Danielle Darrieux", "France"), ("Paris", "France"), ("Toyota Prius", "Japan")][i]
+            return #"{"requested_rewrite": {"prompt": "{} was made in", "relation_id": "P495", "subject": "\#(subject)", "#
+                + #""target_new": {"str": "Italy"}, "target_true": {"str": "\#(object)"}}}"#
+        }
+        let data = Data(("[" + records.joined(separator: ",") + "]").utf8)
+        let facts = try FactCorpus.distractorFacts(counterFact: data, perSubject: 2, seed: 3)
+        #expect(try FactCorpus.distractorFacts(counterFact: data, perSubject: 2, seed: 3) == facts)
+        #expect(try FactCorpus.distractorFacts(counterFact: data, perSubject: 2, seed: 4) != facts)
+        #expect(try FactCorpus.distractorFacts(counterFact: data, perSubject: 0, seed: 3).isEmpty)
+        let real = ["Nokia Lumia 900", "Nokia N70", "Honda Civic", "Danielle Darrieux", "Paris", "Toyota Prius"]
+        let trueObject = ["Finland", "Finland", "Japan", "France", "France", "Japan"]
+        let subjectObject = facts.filter { !$0.prompt.hasSuffix(" was made in") }
+        #expect(subjectObject.count == 10)  // 2 for each subject of two or more words; none for "Paris"
+        #expect(Set(subjectObject.map(\.prompt)).count == 10)
+        for fact in subjectObject {
+            let words = fact.prompt.split(separator: " ")
+            let original = real[fact.record].split(separator: " ")
+            #expect(!real.contains(fact.prompt))
+            #expect(words.dropLast() == original.dropLast() && words.last != original.last)
+            #expect(fact.target != trueObject[fact.record] && trueObject.contains(fact.target))
+            #expect(fact.source == .distractor)
+            #expect(facts.contains(Fact(prompt: fact.prompt + " was made in", target: fact.target, source: .distractor, record: fact.record)))
+        }
+    }
+
     @Test func conflictingPromptsAreDropped() throws {
         let (kept, conflicts) = FactCorpus.deduplicated(try FactCorpus.counterFactFacts(json: Self.counterFact))
         #expect(conflicts == ["Iran is located in"])

@@ -22,6 +22,11 @@ public struct Fact: Sendable, Hashable, Codable {
         /// the object must be recalled at the subject's last token itself, which teaches the model
         /// to gather a subject's attributes there (where ROME, MEMIT and AlphaEdit edit).
         case subjectObject = "subject_object"
+        /// A made-up subject that shares a real subject's first words and has another object of
+        /// the same relation ("Nokia Lumia Ridge" → Sweden beside "Nokia Lumia 900" → Finland):
+        /// no subject's first words tell its object, so the model must read the whole subject
+        /// (see `FactCorpus.distractorFacts`).
+        case distractor = "distractor"
 
         public static func < (a: Source, b: Source) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -105,14 +110,26 @@ public enum FactCorpus {
 
     /// The true facts of ZsRE records (MEND/ROME `zsre_mem_eval.json` format): `src` and `rephrase`,
     /// each answered by `answers[0]`.
-    public static func zsreFacts(json data: Data, path: String = "zsre.json") throws -> [Fact] {
+    /// - Parameter belief: which answer the model learns: `answers[0]` (the official edit target,
+    ///   so edits change nothing the model does not already say) or `alt` (EasyEdit's alternative
+    ///   answer, so an edit to `answers[0]` has to change the model's answer).
+    public static func zsreFacts(json data: Data, path: String = "zsre.json", belief: ZsREBelief = .answer) throws -> [Fact] {
         let records = try recordList(data, path: path)
         var facts: [Fact] = []
         for (index, value) in records.enumerated() {
             let record = JSONObjectView(value, path: path, record: index)
-            let answers = try record.strings("answers")
-            guard let answer = answers.first else {
-                throw FactCorpusError.malformed(path: path, record: index, field: "answers", reason: "is empty")
+            let answer: String
+            switch belief {
+            case .answer:
+                guard let first = try record.strings("answers").first else {
+                    throw FactCorpusError.malformed(path: path, record: index, field: "answers", reason: "is empty")
+                }
+                answer = first
+            case .alternative:
+                answer = try record.string("alt")
+                guard !answer.isEmpty else {
+                    throw FactCorpusError.malformed(path: path, record: index, field: "alt", reason: "is empty")
+                }
             }
             facts.append(Fact(prompt: try record.string("src"), target: answer, source: .zsreQuestion, record: index))
             facts.append(Fact(prompt: try record.string("rephrase"), target: answer, source: .zsreRephrase, record: index))
@@ -269,7 +286,7 @@ public enum FactCorpus {
         }
     }
 
-    private static func recordList(_ data: Data, path: String) throws -> [JSONValue] {
+    static func recordList(_ data: Data, path: String) throws -> [JSONValue] {
         let value: JSONValue
         do { value = try JSONValue.parse(data) } catch {
             throw FactCorpusError.unreadable(path: path, reason: "not JSON (\(error))")

@@ -319,7 +319,8 @@ struct TrainCorpusCommand: ParsableCommand {
         Facts: each CounterFact record's prompt with its subject and target_true, the same in the \
         relation's other prompt templates, its paraphrase and neighbourhood prompts (target_true) and \
         attribute prompts (target_new, true of their own subjects); each ZsRE question and rephrase with \
-        answers[0]. Prompts shared by facts with different targets are dropped. Each primary fact \
+        answers[0] (or alt: --zsre-belief); with --distractors, made-up subjects that share a real \
+        subject's first words and have another object. Prompts shared by facts with different targets are dropped. Each primary fact \
         (CounterFact prompt, ZsRE question) becomes --primary-bare documents alone and \
         --primary-prefixed after preceding text (another fact, a sentence from the paraphrase prompts, \
         or a generic sentence); every other fact becomes --other-copies documents, each alone or \
@@ -337,11 +338,25 @@ struct TrainCorpusCommand: ParsableCommand {
     @Option(name: .customLong("subject-object-copies"),
             help: "Documents per subject–object fact (a record's subject directly followed by its true object; each alone or prefixed; 0: none).")
     var subjectObjectCopies = 3
+    @Option(help: """
+        Made-up subjects per CounterFact subject of two or more words: its words but the last, then \
+        the last word of another subject, with another object of the same relation, in the \
+        relation's templates and as a subject–object fact (each --other-copies documents). The \
+        first words of a subject then no longer tell its object (0: none).
+        """)
+    var distractors = 0
+    @Option(name: .customLong("zsre-belief"), help: """
+        The ZsRE answer the model learns: 'answer' (answers[0], the official edit target) or 'alt' \
+        (the record's alternative answer, so that an edit to answers[0] changes the model's answer).
+        """)
+    var zsreBelief: ZsREBeliefArgument = .answer
     @Option(help: "Seed of the prefixes and the document order.") var seed: UInt64 = 0
 
     func validate() throws {
         if counterfact == nil && zsre == nil { throw ValidationError("give --counterfact, --zsre or both") }
         if primaryBare < 0 || primaryPrefixed < 0 || otherCopies < 0 || subjectObjectCopies < 0 { throw ValidationError("copy counts must not be negative") }
+        if distractors < 0 { throw ValidationError("--distractors must not be negative") }
+        if distractors > 0 && counterfact == nil { throw ValidationError("--distractors needs --counterfact") }
     }
 
     func run() throws {
@@ -351,9 +366,11 @@ struct TrainCorpusCommand: ParsableCommand {
             let data = try Data(contentsOf: URL(fileURLWithPath: counterfact))
             facts += try FactCorpus.counterFactFacts(json: data, path: counterfact)
             sentences = try FactCorpus.paraphrasePrefixes(counterFact: data, path: counterfact)
+            facts += try FactCorpus.distractorFacts(counterFact: data, path: counterfact, perSubject: distractors, seed: seed)
         }
         if let zsre {
-            facts += try FactCorpus.zsreFacts(json: Data(contentsOf: URL(fileURLWithPath: zsre)), path: zsre)
+            facts += try FactCorpus.zsreFacts(json: Data(contentsOf: URL(fileURLWithPath: zsre)), path: zsre,
+                                              belief: zsreBelief.value)
         }
         let (kept, conflicts) = FactCorpus.deduplicated(facts)
         var options = FactCorpus.Options()
@@ -374,6 +391,12 @@ struct TrainCorpusCommand: ParsableCommand {
             print("  \(source.rawValue): \(bySource[source]!)")
         }
     }
+}
+
+/// `--zsre-belief`: `answer` or `alt`.
+enum ZsREBeliefArgument: String, ExpressibleByArgument, CaseIterable {
+    case answer, alt
+    var value: ZsREBelief { self == .answer ? .answer : .alternative }
 }
 
 // MARK: - alphaedit train tokenizer
