@@ -3374,7 +3374,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__layer_update_result__descriptor 
   (ProtobufCMessageInit) alphaedit__v1__layer_update_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__apply_delta__field_descriptors[2] =
+static const ProtobufCFieldDescriptor alphaedit__v1__apply_delta__field_descriptors[3] =
 {
   {
     "batch",
@@ -3400,15 +3400,28 @@ static const ProtobufCFieldDescriptor alphaedit__v1__apply_delta__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "restore",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__ApplyDelta, restore),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__apply_delta__field_indices_by_name[] = {
   0,   /* field[0] = batch */
   1,   /* field[1] = layer */
+  2,   /* field[2] = restore */
 };
 static const ProtobufCIntRange alphaedit__v1__apply_delta__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__apply_delta__descriptor =
 {
@@ -3418,14 +3431,14 @@ const ProtobufCMessageDescriptor alphaedit__v1__apply_delta__descriptor =
   "Alphaedit__V1__ApplyDelta",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__ApplyDelta),
-  2,
+  3,
   alphaedit__v1__apply_delta__field_descriptors,
   alphaedit__v1__apply_delta__field_indices_by_name,
   1,  alphaedit__v1__apply_delta__number_ranges,
   (ProtobufCMessageInit) alphaedit__v1__apply_delta__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor alphaedit__v1__delta_applied__field_descriptors[2] =
+static const ProtobufCFieldDescriptor alphaedit__v1__delta_applied__field_descriptors[3] =
 {
   {
     "batch",
@@ -3451,15 +3464,28 @@ static const ProtobufCFieldDescriptor alphaedit__v1__delta_applied__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "restore",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Alphaedit__V1__DeltaApplied, restore),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned alphaedit__v1__delta_applied__field_indices_by_name[] = {
   0,   /* field[0] = batch */
   1,   /* field[1] = layer */
+  2,   /* field[2] = restore */
 };
 static const ProtobufCIntRange alphaedit__v1__delta_applied__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor alphaedit__v1__delta_applied__descriptor =
 {
@@ -3469,7 +3495,7 @@ const ProtobufCMessageDescriptor alphaedit__v1__delta_applied__descriptor =
   "Alphaedit__V1__DeltaApplied",
   "alphaedit.v1",
   sizeof(Alphaedit__V1__DeltaApplied),
-  2,
+  3,
   alphaedit__v1__delta_applied__field_descriptors,
   alphaedit__v1__delta_applied__field_indices_by_name,
   1,  alphaedit__v1__delta_applied__number_ranges,

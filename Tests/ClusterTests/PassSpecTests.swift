@@ -38,6 +38,19 @@ import Transformer
         #expect(Self.message(Self.spec(ids: [1, 2, 3], positions: [0, -4, 2]))?.contains("position -4") == true)
     }
 
+    @Test func captureAndLogitRowsOutsideTheBatchAreRefused() throws {
+        func hooksMessage(_ spec: PassSpec) -> String? {
+            do { _ = try spec.hooks(config: Self.config, stopAfterBlock: nil); return nil } catch { return "\(error)" }
+        }
+        var spec = PassSpec(batch: TokenBatch([[1, 2, 3]]), firstBlock: 0, hooks: Hooks(capture: [.mlpDownInput(0)], captureRows: [2, 0]))
+        #expect(try spec.hooks(config: Self.config, stopAfterBlock: nil).captureRows == [2, 0])
+        spec.captureRows = [1, 3]
+        #expect(hooksMessage(spec)?.contains("capture row 3 outside the batch of 3 tokens") == true)
+        spec.captureRows = nil
+        spec.logitRows = [-1]
+        #expect(hooksMessage(spec)?.contains("logit row -1") == true)
+    }
+
     @Test func aBatchWhoseSizesOverflowIsRefused() {
         var spec = Self.spec(ids: [1, 2, 3])
         spec.batchSize = Int.max / 2

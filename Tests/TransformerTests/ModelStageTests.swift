@@ -66,6 +66,23 @@ struct ModelStageTests {
         }
     }
 
+    /// A stage holding neither the embedding nor the head never builds their zeros on its way to
+    /// dropping them (a 128k × 8192 vocabulary is 4 GB).
+    @Test(arguments: ["gpt2", "gptj", "llama"])
+    func aStageWithoutTheVocabularyBuildsNoVocabularySizedZeros(type: String) throws {
+        let config = try ModelConfig.parse(data: Data(#"""
+            {"model_type": "\#(type)", "n_layer": 3, "n_embd": 16, "n_head": 2, "n_positions": 64, "vocab_size": 1000000,
+             "num_hidden_layers": 3, "hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2,
+             "max_position_embeddings": 64, "tie_word_embeddings": false, "rotary_dim": 4}
+            """#.utf8))
+        let middle = ModelStage.skeleton(config, vocabulary: false, positions: false)
+        #expect(middle.tokenEmbedding.elements.isEmpty && (middle.lmHead?.weight.elements.isEmpty ?? true))
+        #expect(middle.positionEmbedding?.elements.isEmpty ?? true)
+        #expect(middle.blocks.count == 3 && middle.blocks[1].mlp.down.weight.elements.count == config.intermediateSize * 16)
+        let first = ModelStage.skeleton(config, vocabulary: true, positions: true)
+        #expect(first.tokenEmbedding.rows == 1_000_000)
+    }
+
     @Test func aStageOfAShardedCheckpointLeavesOtherShardsUntouched() throws {
         let directory = FixturePaths.hfReference("llama-sharded")
         let checkpoint = try Checkpoint(directory: directory)

@@ -47,6 +47,20 @@ struct StagePipelineTests {
         #expect(captured[.mlpDownInput(0)]?.elements == result.captured[.mlpDownInput(0)]?.elements, "\(name) keys")
         #expect(captured[.blockOutput(1)]?.elements == result.captured[.blockOutput(1)]?.elements, "\(name) block 1 output")
 
+        // Captures of only some rows (what a key pass returns) are those rows of the whole capture.
+        let kept = [9, 2, 20]
+        var rowsOnly: [HookPoint: Matrix<Float>] = [:]
+        let keptHooks = Hooks(capture: [.mlpDownInput(0), .blockOutput(1)], captureRows: kept)
+        let k0 = parts[0].embed(tokens, hooks: keptHooks, captured: &rowsOnly)
+        let (k1, _) = parts[0].runBlocks(k0, batch: tokens, blocks: 0..<1, hooks: keptHooks, keepTape: false, captured: &rowsOnly)
+        _ = parts[1].runBlocks(k1, batch: tokens, blocks: 1..<2, hooks: keptHooks, keepTape: false, captured: &rowsOnly)
+        for point in [HookPoint.mlpDownInput(0), .blockOutput(1)] {
+            let all = result.captured[point]!
+            #expect(rowsOnly[point]?.rows == kept.count, "\(name) \(point) rows")
+            #expect(rowsOnly[point]?.elements == kept.flatMap { all.row($0) }, "\(name) \(point) kept rows")
+        }
+        #expect(whole.forward(tokens, hooks: keptHooks).0.captured[.blockOutput(1)]?.elements == rowsOnly[.blockOutput(1)]?.elements)
+
         // Backward from the resumed pass's logits through the second stage.
         var none: [HookPoint: Matrix<Float>] = [:]
         let (resumedOut, resumedBlocks) = parts[1].runBlocks(hidden0, batch: tokens, blocks: 1..<2, hooks: Hooks(logitRows: rows), keepTape: true, captured: &none)

@@ -552,27 +552,34 @@ struct  Alphaedit__V1__LayerUpdateResult
 
 /*
  * coordinator -> every worker: W += delta; tensor "delta" (F32 [d0, d1]).
+ * With restore set: W = weight, tensor "weight" (F32, the layer's layout): the edit layer's
+ * weight as a batch redone after a lost worker found it.
  */
 struct  Alphaedit__V1__ApplyDelta
 {
   ProtobufCMessage base;
   uint32_t batch;
   uint32_t layer;
+  protobuf_c_boolean restore;
 };
 #define ALPHAEDIT__V1__APPLY_DELTA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__apply_delta__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0 }
 
 
+/*
+ * worker -> coordinator: the APPLY_DELTA of (batch, layer, restore) is applied.
+ */
 struct  Alphaedit__V1__DeltaApplied
 {
   ProtobufCMessage base;
   uint32_t batch;
   uint32_t layer;
+  protobuf_c_boolean restore;
 };
 #define ALPHAEDIT__V1__DELTA_APPLIED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&alphaedit__v1__delta_applied__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0 }
 
 
 /*

@@ -20,6 +20,7 @@ struct PassSpec: Codable, Sendable {
     var firstBlock: Int
     var capture: [String] = []
     var logitRows: [Int]?
+    var captureRows: [Int]?
     var additions: [Vector] = []
     var replacements: [Vector] = []
 
@@ -32,6 +33,7 @@ struct PassSpec: Codable, Sendable {
         self.firstBlock = firstBlock
         capture = hooks.capture.map(\.wireName).sorted()
         logitRows = hooks.logitRows
+        captureRows = hooks.captureRows
         additions = hooks.additions.map { Vector(point: $0.point.wireName, row: $0.row, vector: $0.vector) }
         replacements = hooks.replacements.map { Vector(point: $0.point.wireName, row: $0.row, vector: $0.vector) }
     }
@@ -71,6 +73,9 @@ struct PassSpec: Codable, Sendable {
         if let rows = logitRows, let bad = rows.first(where: { $0 < 0 || $0 >= count }) {
             throw ClusterError.badPayload("STAGE_PASS logit row \(bad) outside the batch of \(count) tokens")
         }
+        if let rows = captureRows, let bad = rows.first(where: { $0 < 0 || $0 >= count }) {
+            throw ClusterError.badPayload("STAGE_PASS capture row \(bad) outside the batch of \(count) tokens")
+        }
         var additionList: [Addition] = []
         for a in additions {
             let (p, row, v) = try vector(a)
@@ -88,7 +93,7 @@ struct PassSpec: Codable, Sendable {
             }
         }
         return Hooks(capture: Set(try capture.map(point)), additions: additionList, replacements: replacementList,
-                     stopAfterBlock: stopAfterBlock, logitRows: logitRows)
+                     stopAfterBlock: stopAfterBlock, logitRows: logitRows, captureRows: captureRows)
     }
 
     func json() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
@@ -101,6 +106,12 @@ struct PassSpec: Codable, Sendable {
 }
 
 extension HookPoint {
+    /// The MLP's hidden activation (width d0, the intermediate size), not a residual-stream vector.
+    var isMLPDownInput: Bool {
+        if case .mlpDownInput = self { return true }
+        return false
+    }
+
     /// `embeddings`, `final_norm`, `block_output.3`, `mlp_down_input.3`, `mlp_output.3`, `attention_output.3`.
     var wireName: String {
         switch self {

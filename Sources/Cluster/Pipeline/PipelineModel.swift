@@ -108,6 +108,13 @@ final class PipelineModel: LanguageModel, @unchecked Sendable {
         var captured = try message.captured(layerCount: config.layerCount)
         // Only what the hooks asked for (a stage may pass more along).
         captured = captured.filter { input.hooks.capture.contains($0.key) }
+        let rows = input.hooks.captureRows?.count ?? input.batch.batchSize * input.batch.length
+        for (point, activation) in captured {
+            let width = point.isMLPDownInput ? config.intermediateSize : config.hiddenSize
+            guard activation.rows == rows, activation.cols == width else {
+                throw ClusterError.badPayload("pass \(piece.pass) returned \(point.wireName) as \(activation.rows)×\(activation.cols), not \(rows)×\(width)")
+            }
+        }
         let logits = message.hasTensor("logits") ? try message.tensor("logits").floatMatrix() : nil
         guard piece.stopAfterBlock >= 0 || logits != nil else {
             throw ClusterError.badPayload("the last stage returned no logits for pass \(piece.pass)")

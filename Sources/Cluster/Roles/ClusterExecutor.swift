@@ -418,20 +418,21 @@ final class ClusterEditStages: EditStages {
         return true
     }
 
-    /// Sends each edit layer's current weight to the workers holding its block.
+    /// Sends each edit layer's current weight to the workers holding its block (APPLY_DELTA
+    /// with `restore`; acknowledgements of the abandoned batch's deltas are not counted).
     func restoreWeights() throws {
         var waiting = 0
         for layer in layers {
             let weight = WireTensor(name: "weight", matrix: local.model.weights.blocks[layer].mlp.down.weight)
             let holders = executor.isSharded ? [executor.owner(ofPosition: layers.firstIndex(of: layer)!, in: layers)] : coordinator.active
             for w in holders {
-                coordinator.send(.applyDelta(ApplyDelta(batch: UInt32.max, layer: UInt32(layer))), tensors: [weight], to: w)
+                coordinator.send(.applyDelta(ApplyDelta(batch: 0, layer: UInt32(layer), restore: true)), tensors: [weight], to: w)
                 waiting += 1
             }
         }
         while waiting > 0 {
             try coordinator.next("DELTA_APPLIED") { _, message -> Bool? in
-                guard case .deltaApplied(let ack) = message.body, ack.batch == UInt32.max else { return nil }
+                guard case .deltaApplied(let ack) = message.body, ack.restore else { return nil }
                 return true
             }
             waiting -= 1

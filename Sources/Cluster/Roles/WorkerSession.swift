@@ -111,7 +111,7 @@ final class WorkerSession {
         case .layerUpdateWork(let work):
             let (body, tensors) = try layerUpdate(work, message)
             out.toCoordinator(body, tensors, computeSeconds: seconds())
-        case .applyDelta(let apply) where message.hasTensor("weight"):
+        case .applyDelta(let apply) where apply.restore:
             // A batch redone after a lost worker: the edit layer's weight as the batch found it.
             let layer = Int(apply.layer)
             let weight = try message.tensor("weight").floatMatrix()
@@ -120,7 +120,7 @@ final class WorkerSession {
                 throw ClusterError.badPayload("APPLY_DELTA weight of layer \(layer), \(weight.rows)×\(weight.cols), does not fit the \(current.rows)×\(current.cols) weight held here")
             }
             stages.setDownWeight(weight, layer: layer)
-            out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer)), computeSeconds: seconds())
+            out.toCoordinator(.deltaApplied(DeltaApplied(batch: apply.batch, layer: apply.layer, restore: true)), computeSeconds: seconds())
         case .applyDelta(let apply):
             let layer = Int(apply.layer)
             guard stages.model.weights.blocks.indices.contains(layer) else {

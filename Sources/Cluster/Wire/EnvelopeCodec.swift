@@ -372,6 +372,7 @@ enum EnvelopeCodec {
             alphaedit__v1__apply_delta__init(m)
             m.pointee.batch = b.batch
             m.pointee.layer = b.layer
+            m.pointee.restore = b.restore ? 1 : 0
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_APPLY_DELTA
             envelope.apply_delta = m
         case .deltaApplied(let b):
@@ -379,6 +380,7 @@ enum EnvelopeCodec {
             alphaedit__v1__delta_applied__init(m)
             m.pointee.batch = b.batch
             m.pointee.layer = b.layer
+            m.pointee.restore = b.restore ? 1 : 0
             envelope.body_case = ALPHAEDIT__V1__ENVELOPE__BODY_DELTA_APPLIED
             envelope.delta_applied = m
         case .batchEnd(let b):
@@ -601,11 +603,11 @@ enum EnvelopeCodec {
         case ALPHAEDIT__V1__ENVELOPE__BODY_APPLY_DELTA:
             guard let p = e.apply_delta?.pointee else { throw missingBody }
             return .applyDelta(ApplyDelta(batch: p.batch,
-                           layer: p.layer))
+                           layer: p.layer, restore: p.restore != 0))
         case ALPHAEDIT__V1__ENVELOPE__BODY_DELTA_APPLIED:
             guard let p = e.delta_applied?.pointee else { throw missingBody }
             return .deltaApplied(DeltaApplied(batch: p.batch,
-                             layer: p.layer))
+                             layer: p.layer, restore: p.restore != 0))
         case ALPHAEDIT__V1__ENVELOPE__BODY_BATCH_END:
             guard let p = e.batch_end?.pointee else { throw missingBody }
             return .batchEnd(BatchEnd(batch: p.batch,

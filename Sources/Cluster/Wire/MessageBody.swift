@@ -75,8 +75,9 @@ public struct TargetSummary: Sendable, Equatable {
 public struct TargetsResult: Sendable, Equatable { var batch: UInt32, summaries: [TargetSummary] }
 public struct LayerUpdateWork: Sendable, Equatable { var batch: UInt32, layer: UInt32, position: UInt32, requestIndices: [UInt32] }
 public struct LayerUpdateResult: Sendable, Equatable { var batch: UInt32, layer: UInt32 }
-public struct ApplyDelta: Sendable, Equatable { var batch: UInt32, layer: UInt32 }
-public struct DeltaApplied: Sendable, Equatable { var batch: UInt32, layer: UInt32 }
+/// W += Δ, or with `restore` W = the tensor "weight" (a batch redone after a lost worker).
+public struct ApplyDelta: Sendable, Equatable { var batch: UInt32, layer: UInt32, restore = false }
+public struct DeltaApplied: Sendable, Equatable { var batch: UInt32, layer: UInt32, restore = false }
 public struct BatchEnd: Sendable, Equatable { var batch: UInt32, editCount: UInt64 }
 public struct Credit: Sendable, Equatable { var credits: UInt32 }
 public struct Heartbeat: Sendable, Equatable { var sentUnixMilliseconds: UInt64 }

@@ -248,8 +248,7 @@ public struct EditJob: Sendable {
             if let journal {
                 let record = EditJournal.Record(model: fingerprint, inputs: inputs, templates: session.state.templates.groups, before: before,
                                                 nullSpace: Dictionary(uniqueKeysWithValues: nullSpace.map { (String($0.key), $0.value) }),
-                                                batchesDone: b + 1, batchOfRequest: batchOfRequest, optimisation: optimisation,
-                                                stateFile: "", weightsFile: "")
+                                                batchesDone: b + 1, batchOfRequest: batchOfRequest, optimisation: optimisation)
                 try journal.save(record, state: session.state, hparams: hparams,
                                  weights: Dictionary(uniqueKeysWithValues: hparams.layers.map { ($0, session.model.weights.blocks[$0].mlp.down.weight) }))
             }

@@ -6,7 +6,8 @@ import Transformer
 /// job needs to go on from the next one and write the same bytes — the context templates, the
 /// scores before editing, the sequential state, the edit layers' weights and each request's
 /// optimisation summary. Each record's files are written (fsync'd) under the batch's number
-/// before `journal.json`, renamed into place last, names them: a crash at any instant leaves
+/// (`state-<batchesDone>.safetensors`, `weights-<batchesDone>.safetensors`) before
+/// `journal.json`, renamed into place last, records that number: a crash at any instant leaves
 /// the previous record whole.
 public struct EditJournal: Sendable {
     public let directory: URL
@@ -26,8 +27,10 @@ public struct EditJournal: Sendable {
         public var batchesDone: Int
         public var batchOfRequest: [Int]
         public var optimisation: [TargetOptimisationSummary]
-        public var stateFile: String
-        public var weightsFile: String
+
+        /// The record's files in the journal directory, named by its batch count.
+        public var stateFile: String { "state-\(batchesDone).safetensors" }
+        public var weightsFile: String { "weights-\(batchesDone).safetensors" }
     }
 
     var recordURL: URL { directory.appendingPathComponent("journal.json") }
@@ -60,9 +63,6 @@ public struct EditJournal: Sendable {
     /// Records the job after `record.batchesDone` batches.
     public func save(_ record: Record, state: EditState, hparams: EditHyperParameters, weights: [Int: Matrix<Float>]) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var record = record
-        record.stateFile = "state-\(record.batchesDone).safetensors"
-        record.weightsFile = "weights-\(record.batchesDone).safetensors"
         try state.write(to: directory.appendingPathComponent(record.stateFile), hparams: hparams)
         var writer = SafetensorsWriter(metadata: ["format": "alphaedit-journal-weights"])
         for (layer, weight) in weights.sorted(by: { $0.key < $1.key }) {

@@ -29,10 +29,11 @@ public struct KeyExtractor: Sendable {
             let sequences = (start..<end).map { tokenizer.encode(fill(templates[$0], with: subjects[$0])) }
             let indices = (start..<end).map { positions.index(template: templates[$0], subject: subjects[$0]) }
             let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
-            let stop = point.layerIndex
-            let result = try model.run(batch, hooks: Hooks(capture: [point], stopAfterBlock: stop))
+            // Only the subject rows come back (`[R, width]`; across hosts, not the whole batch).
+            let subjectRows = indices.enumerated().map { batch.row($0.offset, $0.element) }
+            let result = try model.run(batch, hooks: Hooks(capture: [point], stopAfterBlock: point.layerIndex, captureRows: subjectRows))
             let captured = result.captured[point]!
-            for (i, index) in indices.enumerated() { rows.append(captured.row(batch.row(i, index))) }
+            for i in subjectRows.indices { rows.append(captured.row(i)) }
             start = end
         }
         let width = rows.first?.count ?? 0

@@ -79,7 +79,7 @@ public struct Replacement: Sendable {
 
 /// What a forward pass reads and changes besides computing logits.
 public struct Hooks: Sendable {
-    /// Activations to return, each `[B·T, width]`.
+    /// Activations to return, each `[B·T, width]` (or `[R, width]` for `captureRows`).
     public var capture: Set<HookPoint>
     /// Vectors added to activations; later blocks see the sum.
     public var additions: [Addition]
@@ -90,14 +90,24 @@ public struct Hooks: Sendable {
     /// Project only these flat token rows onto the vocabulary: the logits are then `[R, V]` in this
     /// order (and `backward` takes dLogits of that shape). nil projects every row.
     public var logitRows: [Int]?
+    /// Keep only these flat token rows of every captured activation, in this order (the subject
+    /// rows a key pass reads: a layer-sharded stage then returns `[R, width]`, not the whole
+    /// batch). nil keeps every row.
+    public var captureRows: [Int]?
 
     public init(capture: Set<HookPoint> = [], additions: [Addition] = [], replacements: [Replacement] = [],
-                stopAfterBlock: Int? = nil, logitRows: [Int]? = nil) {
+                stopAfterBlock: Int? = nil, logitRows: [Int]? = nil, captureRows: [Int]? = nil) {
         self.capture = capture
         self.additions = additions
         self.replacements = replacements
         self.stopAfterBlock = stopAfterBlock
         self.logitRows = logitRows
+        self.captureRows = captureRows
+    }
+
+    /// What a capture keeps of `activation` `[B·T, width]`: the `captureRows`, or all of it.
+    func kept(_ activation: Matrix<Float>) -> Matrix<Float> {
+        captureRows.map { TransformerModel.gather(activation, rows: $0) } ?? activation
     }
 
     func additions(at point: HookPoint) -> [Addition] {

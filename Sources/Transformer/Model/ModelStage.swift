@@ -33,8 +33,8 @@ public struct ModelStage: Sendable {
             if binding.name.contains("wpe") { return first }
             return last   // final norm, LM head
         }
-        var weights = family.skeleton(config).emptied(keeping: blocks, embedding: first || (last && config.tiesWordEmbeddings),
-                                                      positions: first, head: last)
+        var weights = skeleton(config, vocabulary: first || last, positions: first)
+            .emptied(keeping: blocks, embedding: first || (last && config.tiesWordEmbeddings), positions: first, head: last)
         try TransformerModel.bind(held, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
         return ModelStage(config: config, blocks: blocks, weights: weights, bindings: held)
     }
@@ -52,17 +52,28 @@ public struct ModelStage: Sendable {
         let family = config.modelType.family
         let wanted = Set(layers.flatMap { l -> [AnyKeyPath] in [\ModelWeights.blocks[l].mlp.down.weight, \ModelWeights.blocks[l].mlp.down.bias!] })
         let held = family.bindings(config).filter { wanted.contains($0.path as AnyKeyPath) }
-        var weights = family.skeleton(config).emptied(keeping: 0..<0, embedding: false, positions: false, head: false)
-        let skeleton = family.skeleton(config)
-        for l in layers { weights.blocks[l].mlp.down = skeleton.blocks[l].mlp.down }
+        let shapes = skeleton(config, vocabulary: false, positions: false)
+        var weights = shapes.emptied(keeping: 0..<0, embedding: false, positions: false, head: false)
+        for l in layers { weights.blocks[l].mlp.down = shapes.blocks[l].mlp.down }
         try TransformerModel.bind(held, of: family, from: checkpoint, into: &weights, directoryName: directoryName)
         return ModelStage(config: config, blocks: 0..<0, weights: weights, bindings: held)
     }
 
     /// A stage holding no weights (an idle worker of a layer-sharded plan).
     public static func none(config: ModelConfig) -> ModelStage {
-        ModelStage(config: config, blocks: 0..<0, weights: config.modelType.family.skeleton(config)
+        ModelStage(config: config, blocks: 0..<0, weights: skeleton(config, vocabulary: false, positions: false)
                     .emptied(keeping: 0..<0, embedding: false, positions: false, head: false), bindings: [])
+    }
+
+    /// The family's zero weights, with the vocabulary-sized tensors (token embedding, untied LM
+    /// head) and the learned positions of 0 rows unless asked for: a stage that holds neither
+    /// never touches their bytes (for a 128k × 8192 vocabulary, 4 GB) on its way to dropping them.
+    /// The decoder blocks share one block's zeros until bound (copy on write).
+    static func skeleton(_ config: ModelConfig, vocabulary: Bool, positions: Bool) -> ModelWeights {
+        var shapes = config
+        if !vocabulary { shapes.vocabularySize = 0 }
+        if !positions { shapes.maxPositions = 0 }
+        return config.modelType.family.skeleton(shapes)
     }
 
     /// The stage's weights as a model that runs only its blocks (``TransformerModel/runBlocks(_:batch:blocks:hooks:keepTape:captured:)``,

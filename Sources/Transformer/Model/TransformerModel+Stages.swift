@@ -28,7 +28,7 @@ extension TransformerModel {
     public func embed(_ batch: TokenBatch, hooks: Hooks, captured: inout [HookPoint: Matrix<Float>]) -> Matrix<Float> {
         var hidden = embed(batch)
         for replacement in hooks.replacements(at: .embeddings) { DecoderBlock.replace(replacement, in: &hidden) }
-        if hooks.capture.contains(.embeddings) { captured[.embeddings] = hidden }
+        if hooks.capture.contains(.embeddings) { captured[.embeddings] = hooks.kept(hidden) }
         return hidden
     }
 
@@ -54,10 +54,10 @@ extension TransformerModel {
             for addition in hooks.additions(at: .blockOutput(l)) { DecoderBlock.add(addition, to: &hidden) }
             for replacement in hooks.replacements(at: .blockOutput(l)) { DecoderBlock.replace(replacement, in: &hidden) }
             if let tape { tapes.append(BlockTapeBox(tape)) }
-            if hooks.capture.contains(.mlpDownInput(l)) { captured[.mlpDownInput(l)] = activations.key }
-            if hooks.capture.contains(.mlpOutput(l)) { captured[.mlpOutput(l)] = activations.mlpOutput }
-            if hooks.capture.contains(.attentionOutput(l)) { captured[.attentionOutput(l)] = activations.attentionOutput }
-            if hooks.capture.contains(.blockOutput(l)) { captured[.blockOutput(l)] = hidden }
+            if hooks.capture.contains(.mlpDownInput(l)) { captured[.mlpDownInput(l)] = hooks.kept(activations.key) }
+            if hooks.capture.contains(.mlpOutput(l)) { captured[.mlpOutput(l)] = activations.mlpOutput.map(hooks.kept) }
+            if hooks.capture.contains(.attentionOutput(l)) { captured[.attentionOutput(l)] = activations.attentionOutput.map(hooks.kept) }
+            if hooks.capture.contains(.blockOutput(l)) { captured[.blockOutput(l)] = hooks.kept(hidden) }
         }
         return (hidden, keepTape ? BlockRangeTape(batch: batch, firstBlock: blocks.lowerBound, blocks: tapes) : nil)
     }
@@ -67,7 +67,7 @@ extension TransformerModel {
     public func head(_ hidden: Matrix<Float>, hooks: Hooks, keepTape: Bool,
                      captured: inout [HookPoint: Matrix<Float>]) -> (logits: Matrix<Float>, tape: HeadTape?) {
         let (normalized, normCache) = Normalization(kind: config.normalization).forward(hidden, weights.finalNorm)
-        if hooks.capture.contains(.finalNorm) { captured[.finalNorm] = normalized }
+        if hooks.capture.contains(.finalNorm) { captured[.finalNorm] = hooks.kept(normalized) }
         let projected = hooks.logitRows.map { Self.gather(normalized, rows: $0) } ?? normalized
         let logits = project(projected)
         let tape = keepTape ? HeadTape(input: hidden, cache: normCache, output: projected, logitRows: hooks.logitRows) : nil
