@@ -110,15 +110,22 @@ import Testing
         let work = try CLIRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: work) }
         let hparams = try CLIFixture.hparams(samples: 400, in: work)
+        // The jobs' default job directories go under a temporary directory of this test's own.
+        let tmp = work.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         for (name, extra) in [("single", [String]()), ("three", ["--workers", "3"])] {
             let stats = work.appendingPathComponent(name).path
             let common = ["--model", CLIFixture.model, "--config", hparams, "--corpus", CLIFixture.corpus, "--stats-dir", stats, "-q"]
-            let s = try CLIRunner.run(["stats"] + common + ["--chunk-samples", "100"] + extra, timeout: .seconds(300))
+            let s = try CLIRunner.run(["stats"] + common + ["--chunk-samples", "100"] + extra, timeout: .seconds(300),
+                                      environment: ["TMPDIR": tmp.path])
             #expect(s.status == 0, "\(name) stats: \(s.stderr)")
-            let p = try CLIRunner.run(["project"] + common + extra, timeout: .seconds(300))
+            let p = try CLIRunner.run(["project"] + common + extra, timeout: .seconds(300), environment: ["TMPDIR": tmp.path])
             #expect(p.status == 0, "\(name) project: \(p.stderr)")
         }
         try expectSame(work.appendingPathComponent("single"), work.appendingPathComponent("three"), "stats/project --workers 3")
+        // Jobs that succeeded leave no default job directory behind.
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("alphaedit-job-") }
+        #expect(left.isEmpty, "left behind: \(left)")
     }
 
     /// A free loopback port (bound and released; the coordinator binds it right after).

@@ -30,7 +30,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Heartbeats a peer may miss before it is declared lost.", valueName: "n"))
     var liveness: Int = 3
 
-    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase), and where `alphaedit edit` keeps its journal (journal/, after each batch; `--resume` goes on from it). Default: <temporary directory>/alphaedit-job-<job id>, without a journal.", valueName: "dir"))
+    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase), and where `alphaedit edit` keeps its journal (journal/, after each batch; `--resume` goes on from it). Default: <temporary directory>/alphaedit-job-<job id>, without a journal, removed when the job succeeds.", valueName: "dir"))
     var jobDir: String?
 
     @OptionGroup var curve: CurveOptions
@@ -88,17 +88,27 @@ struct ClusterOptions: ParsableArguments {
             count = minWorkers ?? 1
             log("listening at \(coordinator.endpoint); waiting for \(count) worker\(count == 1 ? "" : "s")")
         }
+        // A temporary job directory of a job that finished is removed once the coordinator is
+        // done with it (they piled up in /tmp); a failed job's stays for a look.
+        var temporaryDirectory: URL?
         defer {
             coordinator.shutdown()
             local?.stop()
+            if let temporaryDirectory { try? FileManager.default.removeItem(at: temporaryDirectory) }
         }
         clusterLog.set("job", String(coordinator.jobID.prefix(8)))
         let jobDirectory = try JobDirectory(url: jobDir.map { URL(fileURLWithPath: $0) } ?? JobDirectory.defaultURL(jobID: coordinator.jobID))
         coordinator.jobDirectory = jobDirectory
-        log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path)")
+        if jobDir == nil {
+            log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path) (removed when the job succeeds; --job-dir keeps them)")
+        } else {
+            log("job \(coordinator.jobID): plan and timings in \(jobDirectory.url.path)")
+        }
         try coordinator.waitForWorkers(count, timeout: .seconds(workerWait))
         let executor = try ClusterExecutor(coordinator: coordinator, modelDirectory: modelDirectory, hparamsFile: hparamsFile, log: log)
         executor.placementOverride = try placement.map { try PlacementOverride(parsing: $0) }
-        return try body(executor)
+        let result = try body(executor)
+        if jobDir == nil { temporaryDirectory = jobDirectory.url }
+        return result
     }
 }
