@@ -37,6 +37,27 @@ import Testing
         }
     }
 
+    /// A corpus may be a device or a pipe (`--corpus <(zcat corpus.gz)`): read as a stream.
+    @Test func aCorpusCanBeAPipeOrADevice() throws {
+        #expect(throws: CorpusError.malformed(path: "/dev/null", line: 0, reason: "holds no samples")) {
+            try Corpus(url: URL(fileURLWithPath: "/dev/null"))
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("corpus.txt")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let writer = Thread {
+            if let handle = FileHandle(forWritingAtPath: fifo.path) {
+                handle.write(Data("first sample\nsecond sample\n".utf8))
+                try? handle.close()
+            }
+        }
+        writer.start()
+        let corpus = try Corpus(url: fifo)
+        #expect(corpus.samples == ["first sample", "second sample"])
+    }
+
     @Test func shardsMergeToTheWhole() throws {
         let oracle = try OracleFixture("alphaedit-oracle")
         let model = try oracle.model()

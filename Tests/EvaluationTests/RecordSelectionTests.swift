@@ -17,5 +17,12 @@ import Testing
             try RecordSelection(parsing: "13")!.range(count: 12, path: "f")
         }
         #expect(throws: DatasetError.self) { try RecordSelection(parsing: "12:")!.range(count: 12, path: "f") }
+        // An empty selection says so, rather than calling 0:0 outside the file.
+        do {
+            _ = try RecordSelection(parsing: "0")!.range(count: 12, path: "f")
+            Issue.record("--records 0 was accepted")
+        } catch {
+            #expect("\(error)" == "f: --records 0:0 selects no record (give N ≥ 1 or START:END with END > START; the file has 12 records)")
+        }
     }
 }

@@ -13,7 +13,7 @@ public struct Corpus: Sendable {
     public init(url: URL) throws {
         self.url = url
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Self.contents(of: url) } catch {
             throw CorpusError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -35,6 +35,18 @@ public struct Corpus: Sendable {
             samples = lines
         }
         guard !samples.isEmpty else { throw CorpusError.malformed(path: url.path, line: 0, reason: "holds no samples") }
+    }
+
+    /// The file's bytes; a device or a pipe (`/dev/stdin`, a shell's `<(zcat corpus.gz)`), which
+    /// Foundation refuses to map, is read as a stream.
+    static func contents(of url: URL) throws -> Data {
+        do { return try Data(contentsOf: url) } catch {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let handle = try? FileHandle(forReadingFrom: url) else { throw error }
+            defer { try? handle.close() }
+            return try handle.readToEnd() ?? Data()
+        }
     }
 
     /// The indices of the first `count` samples in the order of Python's
