@@ -67,6 +67,35 @@ import Testing
         }
     }
 
+    /// Many messages left half sent are bounded together, not only each tensor: the unfinished
+    /// messages of a peer may announce at most `maxPendingBytes`; finishing or refusing one frees
+    /// what it announced.
+    @Test func unfinishedMessagesAreBoundedTogether() throws {
+        func parts(_ sequence: UInt64) -> [[Frame]] {
+            MessageCodec.encode(message([WireTensor(name: "t\(sequence)", doubles: [Double](repeating: 1, count: 512), shape: [512])],
+                                        sequence: sequence), maxChunkBytes: 1024)   // a 4 KiB tensor in 4 parts
+        }
+        var assembler = MessageAssembler(maxTensorBytes: 8 * 1024, maxPendingBytes: 10 * 1024)
+        let a = parts(1), b = parts(2), c = parts(3)
+        #expect(a.count == 4)
+        _ = try assembler.add(try MessageCodec.decodePart(a[0], maxFrameBytes: 1024))
+        _ = try assembler.add(try MessageCodec.decodePart(b[0], maxFrameBytes: 1024))
+        #expect(assembler.pendingBytes == 8 * 1024)
+        do {
+            _ = try assembler.add(try MessageCodec.decodePart(c[0], maxFrameBytes: 1024))
+            Issue.record("a third 4 KiB message was started under a 10 KiB limit for unfinished messages")
+        } catch {
+            #expect(error.code == .oversized && error.description.contains("unfinished messages"), "\(error)")
+        }
+        #expect(assembler.pendingBytes == 8 * 1024 && assembler.incomplete == 2)
+        // Finishing one frees its bytes; then the third fits.
+        for part in a.dropFirst() { _ = try assembler.add(try MessageCodec.decodePart(part, maxFrameBytes: 1024)) }
+        #expect(assembler.pendingBytes == 4 * 1024 && assembler.incomplete == 1)
+        for part in c { _ = try assembler.add(try MessageCodec.decodePart(part, maxFrameBytes: 1024)) }
+        for part in b.dropFirst() { _ = try assembler.add(try MessageCodec.decodePart(part, maxFrameBytes: 1024)) }
+        #expect(assembler.pendingBytes == 0 && assembler.incomplete == 0)
+    }
+
     @Test func theChunkLimitNeverOverflows() {
         let parts = MessageCodec.encode(message(tensors()), maxChunkBytes: Int.max)
         #expect(parts.count == 1)

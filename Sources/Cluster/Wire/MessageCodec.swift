@@ -153,7 +153,9 @@ public struct PartEncoder: Sendable {
 
 /// Reassembles the parts of messages (keyed by sequence number) into whole messages. Each
 /// tensor is allocated once, at its first chunk, and chunks are copied in as they arrive, so a
-/// tensor is held once (plus the chunks in flight).
+/// tensor is held once (plus the chunks in flight). What a peer can make this process hold is
+/// bounded twice: one tensor by `maxTensorBytes`, all its unfinished messages together by
+/// `maxPendingBytes` (many half-sent messages are refused like one oversized tensor).
 public struct MessageAssembler: Sendable {
     private struct Pending: Sendable {
         var header: MessageHeader
@@ -163,44 +165,65 @@ public struct MessageAssembler: Sendable {
         var tensors: [TensorBuilder] = []
         var nextChunk: [String: Int] = [:]
         var expected: [String: Int] = [:]
+        /// Bytes of the tensors announced so far.
+        var announced = 0
     }
 
     private var pending: [UInt64: Pending] = [:]
+    /// Bytes announced by the unfinished messages.
+    public private(set) var pendingBytes = 0
     /// The largest tensor a peer may announce (default: half of this host's memory).
     public let maxTensorBytes: Int
+    /// The most the unfinished messages together may announce (default: `maxTensorBytes`).
+    public let maxPendingBytes: Int
 
-    public init(maxTensorBytes: Int = Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max)))) {
+    public init(maxTensorBytes: Int = Int(min(ProcessInfo.processInfo.physicalMemory / 2, UInt64(Int.max))),
+                maxPendingBytes: Int? = nil) {
         self.maxTensorBytes = maxTensorBytes
+        self.maxPendingBytes = maxPendingBytes ?? maxTensorBytes
     }
 
     /// Messages still waiting for parts.
     public var incomplete: Int { pending.count }
+
+    /// Forgets an unfinished message (completed or refused).
+    private mutating func drop(_ sequence: UInt64) {
+        if let message = pending.removeValue(forKey: sequence) { pendingBytes -= message.announced }
+    }
 
     /// Adds a part; returns the message when it is complete.
     public mutating func add(_ part: MessagePart) throws(ProtocolError) -> Message? {
         let sequence = part.header.sequence
         var message = pending[sequence] ?? Pending(header: part.header, body: part.body, partCount: part.partCount)
         guard part.partIndex == message.nextPart, part.partCount == message.partCount else {
-            pending[sequence] = nil
+            drop(sequence)
             throw ProtocolError(code: .outOfOrder, detail: "part \(part.partIndex + 1)/\(part.partCount) after \(message.nextPart) of \(message.partCount)", header: part.header)
         }
         for (d, bytes) in part.chunks {
             let next = message.nextChunk[d.name] ?? 0
             guard d.chunkIndex == next else {
-                pending[sequence] = nil
+                drop(sequence)
                 throw ProtocolError(code: .outOfOrder, detail: "tensor \"\(d.name)\" chunk \(d.chunkIndex + 1) after \(next)", header: part.header)
             }
             if next == 0 {
                 guard d.byteLength <= maxTensorBytes else {
-                    pending[sequence] = nil
+                    drop(sequence)
                     throw ProtocolError(code: .oversized, detail: "tensor \"\(d.name)\" announces \(d.byteLength) bytes, more than the \(maxTensorBytes)-byte limit", header: part.header)
+                }
+                // What this message already announced is counted in pendingBytes only once it is stored.
+                let stored = pending[sequence]?.announced ?? 0
+                let total = pendingBytes - stored + message.announced + d.byteLength
+                guard total <= maxPendingBytes else {
+                    drop(sequence)
+                    throw ProtocolError(code: .oversized, detail: "tensor \"\(d.name)\" would make the unfinished messages hold \(total) bytes, more than the \(maxPendingBytes)-byte limit", header: part.header)
                 }
                 message.tensors.append(TensorBuilder(name: d.name, dtype: d.dtype, shape: d.shape, byteLength: d.byteLength))
                 message.expected[d.name] = d.chunkCount
+                message.announced += d.byteLength
             }
             guard let i = message.tensors.lastIndex(where: { $0.tensor.name == d.name }), message.tensors[i].filled == d.chunkOffset,
                   message.tensors[i].byteLength == d.byteLength, d.chunkOffset + bytes.count <= d.byteLength else {
-                pending[sequence] = nil
+                drop(sequence)
                 throw ProtocolError(code: .malformed, detail: "tensor \"\(d.name)\" chunk \(d.chunkIndex + 1) at offset \(d.chunkOffset) does not continue it", header: part.header)
             }
             message.tensors[i].append(bytes)
@@ -208,10 +231,11 @@ public struct MessageAssembler: Sendable {
         }
         message.nextPart += 1
         guard message.nextPart == message.partCount else {
+            pendingBytes += message.announced - (pending[sequence]?.announced ?? 0)
             pending[sequence] = message
             return nil
         }
-        pending[sequence] = nil
+        drop(sequence)
         for builder in message.tensors {
             let name = builder.tensor.name
             guard message.nextChunk[name] == message.expected[name], builder.filled == builder.byteLength else {
