@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = {"counterfact": "counterfact-preknown-1093.json", "zsre": "zsre-easyedit-portability-1037.json"}
 
 
-def run(binary, model, hparams, dataset, records, algorithms, work, name):
+def run(binary, model, hparams, dataset, records, algorithms, work, name, threads=None):
     out = os.path.join(work, f"{name}-{dataset}")
     summary = out + ".json"
     if os.path.exists(summary):
@@ -28,7 +28,7 @@ def run(binary, model, hparams, dataset, records, algorithms, work, name):
     data = os.path.join(ROOT, "Data", DATA[dataset])
     command = [binary, "experiment", "--model", model, "--config", hparams, "--dataset", dataset, "--data", data,
                "--records", records, "--batch-size", "100", "--eval-every", "100", "--algorithms", algorithms,
-               "--no-generation", "--output-dir", out, "--json", "-q"]
+               "--no-generation", "--output-dir", out, "--json", "-q"] + (["--threads", str(threads)] if threads else [])
     print("$ " + " ".join(command), file=sys.stderr)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--records", default="0:200")
     parser.add_argument("--algorithms", default="alphaedit")
     parser.add_argument("--datasets", default="counterfact,zsre")
+    parser.add_argument("--threads", type=int, help="threads of each experiment (default: alphaedit's, every core)")
     args = parser.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -59,7 +60,7 @@ def main():
         hparams = dict(base, **changes)
         path = os.path.join(args.work, f"{name}.json")
         json.dump(hparams, open(path, "w"), indent=1)
-        results = {d: run(args.binary, args.model, path, d, args.records, args.algorithms, args.work, name)
+        results = {d: run(args.binary, args.model, path, d, args.records, args.algorithms, args.work, name, args.threads)
                    for d in args.datasets.split(",")}
         methods = ["unedited"] + args.algorithms.split(",")
         for method in methods:

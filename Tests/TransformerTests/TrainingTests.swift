@@ -30,6 +30,28 @@ import Testing
         model.bindings.flatMap { model.weights[keyPath: $0.path].elements }
     }
 
+    /// `--mlp-width` (n_inner): the config, the parameter count and the trained weights' shapes
+    /// follow it; without it the config says `"n_inner": null` as before (so older recipes rebuild).
+    @Test func anMLPWidthOtherThanFourTimesTheWidth() throws {
+        #expect(Self.architecture.configJSON.contains("\"n_inner\": null"))
+        #expect(Self.architecture.parameterCount == 40 * 16 + 16 * 16 + 2 * (12 * 16 * 16 + 13 * 16) + 2 * 16)
+        var wide = Self.architecture
+        wide.mlpWidth = 96
+        #expect(wide.configJSON.contains("\"n_inner\": 96"))
+        let config = try wide.modelConfig()
+        #expect(config.intermediateSize == 96)
+        let hp = Self.hyperParameters(steps: 2)
+        var trainer = Trainer(config: config, data: TrainingData(documents: Self.documents(), endOfText: 0, maxLength: 16,
+                                                                 batchSize: hp.batchSize, seed: hp.seed), hyperParameters: hp)
+        while !trainer.isFinished { _ = trainer.trainStep() }
+        #expect(trainer.model.weights.blocks[1].mlp.up.weight.elements.count == 16 * 96)
+        #expect(wide.parameterCount == Self.flat(trainer.model).count)
+        #expect(Self.architecture.parameterCount == Self.flat(try Self.trainer().model).count)
+        // Codable (training checkpoints) round-trips it, and an older architecture without it decodes.
+        #expect(try JSONDecoder().decode(GPT2Architecture.self, from: JSONEncoder().encode(wide)) == wide)
+        #expect(!String(decoding: try JSONEncoder().encode(Self.architecture), as: UTF8.self).contains("n_inner"))
+    }
+
     @Test func sameSeedGivesTheSameWeights() throws {
         var a = try Self.trainer(), b = try Self.trainer(), c = try Self.trainer(seed: 8)
         for _ in 0..<4 { _ = a.trainStep(); _ = b.trainStep(); _ = c.trainStep() }

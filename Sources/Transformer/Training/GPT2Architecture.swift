@@ -11,20 +11,27 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
     public var contextLength: Int
     /// The id of `<|endoftext|>` (bos, eos and pad).
     public var endOfTextID: Int
+    /// n_inner, the MLP's hidden width (the keys' width d0 of an edit); nil is GPT-2's 4 × width.
+    public var mlpWidth: Int?
 
-    public init(layers: Int, width: Int, heads: Int, vocabularySize: Int, contextLength: Int, endOfTextID: Int = 0) {
+    public init(layers: Int, width: Int, heads: Int, vocabularySize: Int, contextLength: Int, endOfTextID: Int = 0,
+                mlpWidth: Int? = nil) {
         self.layers = layers
         self.width = width
         self.heads = heads
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.endOfTextID = endOfTextID
+        self.mlpWidth = mlpWidth
     }
 
     enum CodingKeys: String, CodingKey {
         case layers = "n_layer", width = "n_embd", heads = "n_head", vocabularySize = "vocab_size"
-        case contextLength = "n_positions", endOfTextID = "eos_token_id"
+        case contextLength = "n_positions", endOfTextID = "eos_token_id", mlpWidth = "n_inner"
     }
+
+    /// The MLP's hidden width.
+    public var innerWidth: Int { mlpWidth ?? 4 * width }
 
     /// The first rule the values break, or nil.
     public var problem: String? {
@@ -32,13 +39,15 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
         if width < 1 || heads < 1 || width % heads != 0 { return "width (\(width)) must be a positive multiple of heads (\(heads))" }
         if vocabularySize < 257 { return "vocabulary size must be at least 257 (256 bytes and <|endoftext|>)" }
         if contextLength < 2 { return "context length must be at least 2" }
+        if let mlpWidth, mlpWidth < 1 { return "MLP width must be at least 1" }
         return nil
     }
 
-    /// Parameters: embeddings (tied head), positions, 12·d² + 13·d per block, final norm.
+    /// Parameters: embeddings (tied head), positions, 4·d² + 2·d·f + 9·d + f per block (12·d² + 13·d
+    /// for GPT-2's f = 4·d), final norm.
     public var parameterCount: Int {
-        let d = width
-        return vocabularySize * d + contextLength * d + layers * (12 * d * d + 13 * d) + 2 * d
+        let d = width, f = innerWidth
+        return vocabularySize * d + contextLength * d + layers * (4 * d * d + 2 * d * f + 9 * d + f) + 2 * d
     }
 
     /// transformers' GPT2Config for this shape, as `save_pretrained` writes it (sorted keys,
@@ -58,7 +67,7 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
             ("n_ctx", "\(contextLength)"),
             ("n_embd", "\(width)"),
             ("n_head", "\(heads)"),
-            ("n_inner", "null"),
+            ("n_inner", mlpWidth.map(String.init) ?? "null"),
             ("n_layer", "\(layers)"),
             ("n_positions", "\(contextLength)"),
             ("pad_token_id", "\(eot)"),

@@ -28,9 +28,13 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(help: "Width of the residual stream (n_embd).") var width = 256
     @Option(help: "Attention heads.") var heads = 8
     @Option(name: .customLong("context"), help: "Longest sequence (n_positions); longer documents are cut.") var contextLength = 128
+    @Option(name: .customLong("mlp-width"),
+            help: "The MLP's hidden width (n_inner: the width of the keys an edit writes to). Default: 4 × --width.")
+    var mlpWidth: Int?
 
     func architecture(vocabularySize: Int) -> GPT2Architecture {
-        GPT2Architecture(layers: layers, width: width, heads: heads, vocabularySize: vocabularySize, contextLength: contextLength)
+        GPT2Architecture(layers: layers, width: width, heads: heads, vocabularySize: vocabularySize, contextLength: contextLength,
+                         mlpWidth: mlpWidth)
     }
 
     func validate() throws {
@@ -160,7 +164,7 @@ struct TrainRunCommand: ParsableCommand {
         }
         let architecture = GPT2Architecture(layers: shape.layers, width: shape.width, heads: shape.heads,
                                             vocabularySize: tok.vocabularySize, contextLength: shape.contextLength,
-                                            endOfTextID: endOfText)
+                                            endOfTextID: endOfText, mlpWidth: shape.mlpWidth)
         if let problem = architecture.problem { throw TrainCommandError(problem) }
 
         let ids = documents.map { tok.encode($0, addSpecialTokens: false) }
@@ -174,7 +178,7 @@ struct TrainRunCommand: ParsableCommand {
         log.line(String(format: "data: %d tokens in %d documents, %d steps per epoch; %d steps (%.2f epochs)",
                         probe.tokenCount, probe.documents.count, probe.batchesPerEpoch, totalSteps,
                         Double(totalSteps) / Double(probe.batchesPerEpoch)))
-        log.line("model: \(architecture.layers) layers, width \(architecture.width), \(architecture.heads) heads, vocabulary \(architecture.vocabularySize), context \(architecture.contextLength): \(architecture.parameterCount) parameters")
+        log.line("model: \(architecture.layers) layers, width \(architecture.width)\(architecture.mlpWidth.map { ", MLP width \($0)" } ?? ""), \(architecture.heads) heads, vocabulary \(architecture.vocabularySize), context \(architecture.contextLength): \(architecture.parameterCount) parameters")
 
         var trainer: Trainer
         if resume && FileManager.default.fileExists(atPath: checkpointURL.path) {
