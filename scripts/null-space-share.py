@@ -69,35 +69,15 @@ ids = json.loads(subprocess.run([args.alphaedit, "tokenize", "--model", args.mod
 
 def keys(token_ids):
     """The MLP keys of every edit layer at the last token of `token_ids`."""
-    h = model.embed(np.array(token_ids))[None]
     out = {}
-    captured = {}
 
-    def patch(kind, l, value):
-        return value
-
-    for l in range(max(layers) + 1):
-        p = f"h.{l}."
-        # The block's MLP input, as in GPT2.block, to read the key.
-        B, T, d = h.shape
-        hd = d // model.heads
-        x = trace.layer_norm(h, model.t[p + "ln_1.weight"], model.t[p + "ln_1.bias"], model.eps)
-        qkv = x @ model.t[p + "attn.c_attn.weight"] + model.t[p + "attn.c_attn.bias"]
-        q, k, v = np.split(qkv, 3, axis=-1)
-        q = q.reshape(B, T, model.heads, hd).transpose(0, 2, 1, 3)
-        k = k.reshape(B, T, model.heads, hd).transpose(0, 2, 1, 3)
-        v = v.reshape(B, T, model.heads, hd).transpose(0, 2, 1, 3)
-        scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(hd))
-        scores = np.where(np.tril(np.ones((T, T), dtype=bool)), scores, np.float32(-1e30))
-        weights = np.exp(scores - scores.max(-1, keepdims=True))
-        weights = weights / weights.sum(-1, keepdims=True)
-        heads = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, d)
-        h = h + heads @ model.t[p + "attn.c_proj.weight"] + model.t[p + "attn.c_proj.bias"]
-        x = trace.layer_norm(h, model.t[p + "ln_2.weight"], model.t[p + "ln_2.bias"], model.eps)
-        key = trace.gelu_new(x @ model.t[p + "mlp.c_fc.weight"] + model.t[p + "mlp.c_fc.bias"])
+    def keep(l, key):
         if l in layers:
             out[l] = key[0, -1].astype(np.float64)
-        h = h + key @ model.t[p + "mlp.c_proj.weight"] + model.t[p + "mlp.c_proj.bias"]
+
+    h = model.embed(np.array(token_ids))[None]
+    for l in range(max(layers) + 1):
+        h = model.block(l, h, lambda kind, l, value: value, keys=keep)
     return out
 
 

@@ -86,8 +86,8 @@ class GPT2:
     def embed(self, ids):
         return self.t["wte.weight"][ids] + self.t["wpe.weight"][np.arange(len(ids))]
 
-    def block(self, l, h, patch):
-        """h: [B, T, d]; patch(kind, l, out) may overwrite rows of 'attn' and 'mlp' outputs."""
+    def attention(self, l, h):
+        """The attention output of block l on h [B, T, d] (before the residual add)."""
         p = f"h.{l}."
         B, T, d = h.shape
         hd = d // self.heads
@@ -103,12 +103,24 @@ class GPT2:
         weights = np.exp(scores)
         weights = weights / weights.sum(-1, keepdims=True)
         heads = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, d)
-        attn = heads @ self.t[p + "attn.c_proj.weight"] + self.t[p + "attn.c_proj.bias"]
-        attn = patch("attention", l, attn)
-        h = h + attn
+        return heads @ self.t[p + "attn.c_proj.weight"] + self.t[p + "attn.c_proj.bias"]
+
+    def mlp_key(self, l, h):
+        """The MLP's hidden activation of block l (the down projection's input, an edit's key) [B, T, f]."""
+        p = f"h.{l}."
         x = layer_norm(h, self.t[p + "ln_2.weight"], self.t[p + "ln_2.bias"], self.eps)
-        mlp = gelu_new(x @ self.t[p + "mlp.c_fc.weight"] + self.t[p + "mlp.c_fc.bias"]) @ self.t[p + "mlp.c_proj.weight"] \
-            + self.t[p + "mlp.c_proj.bias"]
+        return gelu_new(x @ self.t[p + "mlp.c_fc.weight"] + self.t[p + "mlp.c_fc.bias"])
+
+    def block(self, l, h, patch, keys=None):
+        """h: [B, T, d]; patch(kind, l, out) may overwrite rows of 'attn' and 'mlp' outputs; keys(l, key)
+        sees the MLP's hidden activation."""
+        p = f"h.{l}."
+        attn = patch("attention", l, self.attention(l, h))
+        h = h + attn
+        key = self.mlp_key(l, h)
+        if keys is not None:
+            keys(l, key)
+        mlp = key @ self.t[p + "mlp.c_proj.weight"] + self.t[p + "mlp.c_proj.bias"]
         mlp = patch("mlp", l, mlp)
         h = h + mlp
         return patch("hidden", l, h)

@@ -11,6 +11,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidRecord(path: String, index: Int, caseID: Int?, reason: String)
     /// A `--records` selection outside the file.
     case selectionOutOfRange(path: String, selection: String, count: Int)
+    /// A `--records` selection of no record inside the file (`0`, `5:5`).
+    case emptySelection(path: String, selection: String, count: Int)
 
     public var description: String {
         switch self {
@@ -22,11 +24,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             let name = caseID.map { "record \(index) (case_id \($0))" } ?? "record \(index)"
             return "\(path): \(name): \(reason)"
         case .selectionOutOfRange(let path, let selection, let count):
-            let bounds = selection.split(separator: ":", omittingEmptySubsequences: false)
-            if bounds.count == 2, let start = Int(bounds[0]), let end = Int(bounds[1]), start == end {
-                return "\(path): --records \(selection) selects no record (give N ≥ 1 or START:END with END > START; the file has \(count) records)"
-            }
             return "\(path): records \(selection) are outside the file's \(count) records"
+        case .emptySelection(let path, let selection, let count):
+            return "\(path): --records \(selection) selects no record (give N ≥ 1 or START:END with END > START; the file has \(count) records)"
         }
     }
 }

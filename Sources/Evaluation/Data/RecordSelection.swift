@@ -41,10 +41,11 @@ public struct RecordSelection: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The positions selected in a file of `count` records.
-    /// - Throws: `DatasetError.selectionOutOfRange` when START is past the end, END is past the end
-    ///   of the file, or the selection is empty.
+    /// - Throws: `DatasetError.emptySelection` for an empty selection inside the file,
+    ///   `DatasetError.selectionOutOfRange` when START or END is past the end of the file.
     public func range(count: Int, path: String) throws -> Range<Int> {
         let end = self.end ?? count
+        if self.end == start && start <= count { throw DatasetError.emptySelection(path: path, selection: description, count: count) }
         guard start < end, end <= count else {
             throw DatasetError.selectionOutOfRange(path: path, selection: description, count: count)
         }

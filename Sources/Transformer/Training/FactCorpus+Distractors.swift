@@ -29,19 +29,13 @@ extension FactCorpus {
     public static func distractorFacts(counterFact data: Data, path: String = "counterfact.json",
                                        perSubject: Int, seed: UInt64) throws -> [Fact] {
         guard perSubject > 0 else { return [] }
-        struct Subject { let words: [String]; let relation: String; let trueTarget: String; let prompt: String }
-        var subjects: [Subject] = []
-        var templates: [String: [String]] = [:]  // relation → templates, first-seen order
+        let (rewrites, templates) = try rewrites(json: data, path: path)
         var objects: [String: [String]] = [:]    // relation → distinct true objects, first-seen order
-        for (index, value) in try recordList(data, path: path).enumerated() {
-            let rewrite = try JSONObjectView(value, path: path, record: index).object("requested_rewrite")
-            let subject = try rewrite.string("subject"), relation = try rewrite.string("relation_id")
-            let prompt = try rewrite.string("prompt"), trueTarget = try rewrite.object("target_true").string("str")
-            subjects.append(Subject(words: subject.split(separator: " ").map(String.init), relation: relation,
-                                    trueTarget: trueTarget, prompt: prompt))
-            if !(templates[relation]?.contains(prompt) ?? false) { templates[relation, default: []].append(prompt) }
-            if !(objects[relation]?.contains(trueTarget) ?? false) { objects[relation, default: []].append(trueTarget) }
+        for r in rewrites where !(objects[r.relation]?.contains(r.trueTarget) ?? false) {
+            objects[r.relation, default: []].append(r.trueTarget)
         }
+        let subjects = rewrites.map { (words: $0.subject.split(separator: " ").map(String.init), relation: $0.relation,
+                                       trueTarget: $0.trueTarget) }
         let real = Set(subjects.map { $0.words.joined(separator: " ") })
         let endings = subjects.filter { $0.words.count >= 2 }.map { $0.words.last! }
         var made = Set<String>()

@@ -70,10 +70,40 @@ public enum FactCorpus {
     /// `target_new`, the true attribute of their own subjects).
     /// - Throws: `FactCorpusError.malformed` naming the record and field.
     public static func counterFactFacts(json data: Data, path: String = "counterfact.json") throws -> [Fact] {
-        let records = try recordList(data, path: path)
-        var templates: [String: [String]] = [:]  // relation → prompt templates, first-seen order
-        var parsed: [(subject: String, prompt: String, relation: String, trueTarget: String, newTarget: String, record: JSONObjectView)] = []
-        for (index, value) in records.enumerated() {
+        let (parsed, templates) = try rewrites(json: data, path: path)
+        var facts: [Fact] = []
+        for (index, r) in parsed.enumerated() {
+            func fill(_ template: String) -> String { template.replacingOccurrences(of: "{}", with: r.subject) }
+            facts.append(Fact(prompt: fill(r.prompt), target: r.trueTarget, source: .counterFactPrompt, record: index))
+            for template in templates[r.relation]! where template != r.prompt {
+                facts.append(Fact(prompt: fill(template), target: r.trueTarget, source: .counterFactTemplate, record: index))
+            }
+            for prompt in try r.fields.strings("paraphrase_prompts") {
+                facts.append(Fact(prompt: prompt, target: r.trueTarget, source: .counterFactParaphrase, record: index))
+            }
+            for prompt in try r.fields.strings("neighborhood_prompts") {
+                facts.append(Fact(prompt: prompt, target: r.trueTarget, source: .counterFactNeighbourhood, record: index))
+            }
+            for prompt in try r.fields.strings("attribute_prompts") {
+                facts.append(Fact(prompt: prompt, target: r.newTarget, source: .counterFactAttribute, record: index))
+            }
+            facts.append(Fact(prompt: r.subject, target: r.trueTarget, source: .subjectObject, record: index))
+        }
+        return facts
+    }
+
+    /// One CounterFact record's requested rewrite, with the record for its other fields.
+    struct Rewrite {
+        let subject: String, prompt: String, relation: String, trueTarget: String, newTarget: String
+        let fields: JSONObjectView
+    }
+
+    /// Every record's requested rewrite, and each relation's prompt templates in first-seen order.
+    /// - Throws: `FactCorpusError.malformed` naming the record and field.
+    static func rewrites(json data: Data, path: String) throws -> (rewrites: [Rewrite], templates: [String: [String]]) {
+        var templates: [String: [String]] = [:]
+        var rewrites: [Rewrite] = []
+        for (index, value) in try recordList(data, path: path).enumerated() {
             let record = JSONObjectView(value, path: path, record: index)
             let rewrite = try record.object("requested_rewrite")
             let prompt = try rewrite.string("prompt")
@@ -84,28 +114,11 @@ public enum FactCorpus {
             guard prompt.components(separatedBy: "{}").count == 2 else {
                 throw FactCorpusError.malformed(path: path, record: index, field: "requested_rewrite.prompt", reason: "needs exactly one {}")
             }
+            rewrites.append(Rewrite(subject: subject, prompt: prompt, relation: relation, trueTarget: trueTarget,
+                                    newTarget: newTarget, fields: record))
             if !(templates[relation]?.contains(prompt) ?? false) { templates[relation, default: []].append(prompt) }
-            parsed.append((subject, prompt, relation, trueTarget, newTarget, record))
         }
-        var facts: [Fact] = []
-        for (index, r) in parsed.enumerated() {
-            func fill(_ template: String) -> String { template.replacingOccurrences(of: "{}", with: r.subject) }
-            facts.append(Fact(prompt: fill(r.prompt), target: r.trueTarget, source: .counterFactPrompt, record: index))
-            for template in templates[r.relation]! where template != r.prompt {
-                facts.append(Fact(prompt: fill(template), target: r.trueTarget, source: .counterFactTemplate, record: index))
-            }
-            for prompt in try r.record.strings("paraphrase_prompts") {
-                facts.append(Fact(prompt: prompt, target: r.trueTarget, source: .counterFactParaphrase, record: index))
-            }
-            for prompt in try r.record.strings("neighborhood_prompts") {
-                facts.append(Fact(prompt: prompt, target: r.trueTarget, source: .counterFactNeighbourhood, record: index))
-            }
-            for prompt in try r.record.strings("attribute_prompts") {
-                facts.append(Fact(prompt: prompt, target: r.newTarget, source: .counterFactAttribute, record: index))
-            }
-            facts.append(Fact(prompt: r.subject, target: r.trueTarget, source: .subjectObject, record: index))
-        }
-        return facts
+        return (rewrites, templates)
     }
 
     /// The true facts of ZsRE records (MEND/ROME `zsre_mem_eval.json` format): `src` and `rephrase`,

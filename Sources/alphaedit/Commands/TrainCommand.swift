@@ -353,7 +353,7 @@ struct TrainCorpusCommand: ParsableCommand {
         The ZsRE answer the model learns: 'answer' (answers[0], the official edit target) or 'alt' \
         (the record's alternative answer, so that an edit to answers[0] changes the model's answer).
         """)
-    var zsreBelief: ZsREBeliefArgument = .answer
+    var zsreBelief: ZsREBelief = .answer
     @Option(help: "Seed of the prefixes and the document order.") var seed: UInt64 = 0
 
     func validate() throws {
@@ -374,7 +374,7 @@ struct TrainCorpusCommand: ParsableCommand {
         }
         if let zsre {
             facts += try FactCorpus.zsreFacts(json: Data(contentsOf: URL(fileURLWithPath: zsre)), path: zsre,
-                                              belief: zsreBelief.value)
+                                              belief: zsreBelief)
         }
         let (kept, conflicts) = FactCorpus.deduplicated(facts)
         var options = FactCorpus.Options()
@@ -397,11 +397,8 @@ struct TrainCorpusCommand: ParsableCommand {
     }
 }
 
-/// `--zsre-belief`: `answer` or `alt`.
-enum ZsREBeliefArgument: String, ExpressibleByArgument, CaseIterable {
-    case answer, alt
-    var value: ZsREBelief { self == .answer ? .answer : .alternative }
-}
+/// `--zsre-belief answer|alt` (the enum's raw values).
+extension ZsREBelief: ExpressibleByArgument {}
 
 // MARK: - alphaedit train tokenizer
 
