@@ -43,6 +43,18 @@ func transposeCopy<S: LinalgScalar>(
     }
 }
 
+extension Matrix {
+    /// Copies the upper triangle onto the lower one, making the matrix exactly symmetric.
+    /// - Precondition: the matrix is square.
+    public mutating func mirrorUpperTriangle() {
+        precondition(isSquare, "Matrix.mirrorUpperTriangle: needs a square matrix, got \(shape)")
+        let n = rows
+        elements.withUnsafeMutableBufferPointer { p in
+            if n > 0 { mirrorUpperToLower(n: n, p.baseAddress!) }
+        }
+    }
+}
+
 /// Copies the upper triangle (i < j) of the row-major `n × n` matrix at `c` onto its lower
 /// triangle, so the matrix becomes exactly symmetric.
 /// - Complexity: O(n²), cache-blocked.

@@ -22,9 +22,12 @@ let mixedGramTile = 256
 ///   - x: `n × d` in `Float`, one sample per row.
 ///   - c: `d × d` in `Double`, symmetric on entry (only its upper triangle is read).
 ///   - alpha: scale applied in `Double` to the float32 XᵀX before adding.
+///   - mirror: copy the upper triangle onto the lower one afterwards. A caller that adds many
+///     batches can pass `false` and call `mirrorUpperTriangle()` once at the end (the lower
+///     triangle is then stale in between; only the upper one is read and written here).
 /// - Precondition: `c` is `d × d`.
 /// - Complexity: O(n·d²) float32 flops (n·d² for the triangle) plus O(d²) float64 adds.
-public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, alpha: Double = 1) {
+public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, alpha: Double = 1, mirror: Bool = true) {
     let d = x.cols
     let n = x.rows
     precondition(c.rows == d && c.cols == d,
@@ -66,7 +69,7 @@ public func accumulateGram(of x: Matrix<Float>, into c: inout Matrix<Double>, al
                     }
                 }
             }
-            mirrorUpperToLower(n: d, cBase)
+            if mirror { mirrorUpperToLower(n: d, cBase) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 internal import COpenBLAS
 
 // Threads, and why results never depend on their number.
@@ -65,10 +66,10 @@ func pinOpenBLAS() { _ = openBLASPinned }
 
 extension Linalg {
     /// Runs `body(block index, range)` for the consecutive blocks of `0..<length` (each `block`
-    /// long, the last shorter) on up to `threadCount` threads, each taking every threads-th
-    /// block; returns when all are done. The blocks depend on `length` and `block` only, so a
-    /// computation that writes each block's results apart gives the same bytes on any number of
-    /// threads.
+    /// long, the last shorter) on up to `threadCount` threads; returns when all are done. The
+    /// threads take the next block as they finish one (blocks of unequal cost keep every thread
+    /// busy); the blocks depend on `length` and `block` only, so a computation that writes each
+    /// block's results apart gives the same bytes on any number of threads.
     public static func forEachBlock(_ length: Int, block: Int, _ body: (Int, Range<Int>) -> Void) {
         precondition(block > 0)
         let blocks = (length + block - 1) / block
@@ -79,13 +80,14 @@ extension Linalg {
         }
         // The blocks are disjoint and `concurrentPerform` returns only when every thread has
         // finished, so `body` never outlives this call.
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                var b = worker
-                while b < blocks {
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                while true {
+                    let b = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard b < blocks else { return }
                     work(b, (b * block)..<min(length, (b + 1) * block))
-                    b += threads
                 }
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Linalg
 
 /// The `alphaedit` command line: one subcommand per job.
 @main
@@ -30,6 +31,17 @@ struct AlphaEditCommand: ParsableCommand {
             StatusCommand.self,
         ]
     )
+
+    /// Sets the process up before any command runs: freed memory is kept for the next pass
+    /// unless `ALPHAEDIT_FREED_MEMORY=release` (see `FreedMemoryPolicy`).
+    static func main() {
+        do {
+            try FreedMemoryPolicy.fromEnvironment().apply()
+        } catch {
+            exit(withError: error)
+        }
+        main(nil)
+    }
 }
 
 enum AlphaEditVersion {

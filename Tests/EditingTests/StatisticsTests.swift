@@ -47,11 +47,15 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let fifo = directory.appendingPathComponent("corpus.txt")
         #expect(mkfifo(fifo.path, 0o600) == 0)
+        // A blocking open(2): it returns once the reader has opened its end, whichever comes
+        // first (FileHandle(forWritingAtPath:) could give up before the reader arrived and
+        // leave the reader waiting for ever).
         let writer = Thread {
-            if let handle = FileHandle(forWritingAtPath: fifo.path) {
-                handle.write(Data("first sample\nsecond sample\n".utf8))
-                try? handle.close()
-            }
+            let fd = open(fifo.path, O_WRONLY)
+            guard fd >= 0 else { return }
+            let bytes = Array("first sample\nsecond sample\n".utf8)
+            _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
         }
         writer.start()
         let corpus = try Corpus(url: fifo)

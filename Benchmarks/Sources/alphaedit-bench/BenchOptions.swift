@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
 import Linalg
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options every benchmark subcommand shares.
 struct BenchOptions: ParsableArguments {
@@ -16,10 +13,11 @@ struct BenchOptions: ParsableArguments {
     @Option(name: .long, help: "Where to write the JSON report (default: Benchmarks/results/<subcommand>.json in the package).")
     var output: String?
 
-    @Flag(name: .long, help: """
-        Keep freed memory in the process (glibc: no mmap for large blocks, no trimming) so that         buffers freed by one pass are reused by the next without page faults. Off by default: the         default numbers are what any caller gets.
-        """)
-    var retainFreedMemory = false
+    @Option(name: .long, help: ArgumentHelp("""
+        retain: keep freed memory for the next pass, as the alphaedit command does (its default, \
+        ALPHAEDIT_FREED_MEMORY); release: hand large freed blocks back to the system, the C library's default.
+        """, valueName: "retain|release"))
+    var freedMemory: FreedMemoryPolicy?
 
     @Flag(name: .long, help: "Print the JSON report instead of only its path.")
     var json = false
@@ -37,24 +35,17 @@ struct BenchOptions: ParsableArguments {
         #endif
     }
 
-    /// Applies `--threads` and `--retain-freed-memory`; returns the allocator policy in effect.
+    /// Applies `--threads` and `--freed-memory`; returns the allocator policy in effect.
     @discardableResult
     func configureProcess() -> String {
         if let threads { Linalg.setThreadCount(threads) }
-        guard retainFreedMemory else { return "glibc default" }
-        #if canImport(Glibc)
-        // Every block from the heap (M_MMAP_MAX = 0) and the heap never trimmed
-        // (M_TRIM_THRESHOLD = −1). Glibc's module map leaves out <malloc.h>, so `mallopt` is
-        // looked up by name; the option numbers are malloc.h's.
-        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-        let (trimThreshold, mmapMax): (Int32, Int32) = (-1, -4)
-        guard let symbol = dlsym(nil, "mallopt") else { return "glibc default (mallopt not found)" }
-        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-        let ok = mallopt(mmapMax, 0) == 1 && mallopt(trimThreshold, -1) == 1
-        return ok ? "glibc, retain freed memory (M_MMAP_MAX=0, M_TRIM_THRESHOLD=-1)" : "glibc default (mallopt refused)"
-        #else
-        return "system default (--retain-freed-memory needs glibc)"
-        #endif
+        let policy: FreedMemoryPolicy
+        if let freedMemory {
+            policy = freedMemory
+        } else {
+            do { policy = try FreedMemoryPolicy.fromEnvironment() } catch { return "C library default (\(error))" }
+        }
+        return policy.apply()
     }
 
     /// The report path: `--output`, or `Benchmarks/results/<name>.json` next to this source tree.
@@ -73,3 +64,5 @@ enum BenchPaths {
     static let packageDirectory = benchmarksDirectory.deletingLastPathComponent()
     static let resultsDirectory = benchmarksDirectory.appendingPathComponent("results")
 }
+
+extension FreedMemoryPolicy: ExpressibleByArgument {}

@@ -25,7 +25,7 @@ struct RunContext: Codable {
     /// numbers are pessimistic.
     var loadAverageAtStart: [Double]
     var loadAverageAtEnd: [Double]?
-    /// The memory allocator's policy (`--retain-freed-memory`).
+    /// The memory allocator's policy (`--freed-memory`, else `ALPHAEDIT_FREED_MEMORY`, else retain).
     var allocator = "glibc default"
 
     static func capture() -> RunContext {

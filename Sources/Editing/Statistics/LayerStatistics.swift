@@ -52,9 +52,15 @@ public struct LayerStatistics: Sendable, Equatable {
     /// Adds the keys of a batch of tokens: S += Kᵀ·K for K `[tokens, d0]`.
     /// - Complexity: one float32 SYRK of the batch, added in float64: O(tokens·d0²).
     public mutating func accumulate(keys: Matrix<Float>) {
+        accumulate(keys: keys, mirror: true)
+    }
+
+    /// `accumulate(keys:)` that leaves the lower triangle of `sum` stale unless `mirror`: a pass
+    /// over many batches mirrors once at its end (`sum.mirrorUpperTriangle()`), not per batch.
+    mutating func accumulate(keys: Matrix<Float>, mirror: Bool) {
         precondition(keys.cols == width, "keys are \(keys.cols) wide, statistics \(width)")
         guard keys.rows > 0 else { return }
-        accumulateGram(of: keys, into: &sum)
+        accumulateGram(of: keys, into: &sum, mirror: mirror)
         count += keys.rows
     }
 

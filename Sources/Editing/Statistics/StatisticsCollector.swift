@@ -36,6 +36,7 @@ public struct StatisticsCollector: Sendable {
     }
 
     /// Accumulates samples `order[start..<end]` of `corpus` into `statistics` (one per layer).
+    /// `statistics` must be symmetric on entry (as every `LayerStatistics` is); it is on return.
     /// - Parameter progress: called after each forward pass with (samples done, tokens done).
     public func accumulate(corpus: Corpus, order: [Int], range: Range<Int>, into statistics: inout [LayerStatistics],
                            progress: (Int, Int) -> Void = { _, _ in }) {
@@ -55,6 +56,8 @@ public struct StatisticsCollector: Sendable {
             start = end
             progress(start - range.lowerBound, tokens)
         }
+        // The passes added to the upper triangles only.
+        for i in statistics.indices { statistics[i].sum.mirrorUpperTriangle() }
     }
 
     /// The forward passes over one window of samples, in the order they run: each sample
@@ -81,17 +84,20 @@ public struct StatisticsCollector: Sendable {
         TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
     }
 
-    /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated.
+    /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated
+    /// into the upper triangles (the caller mirrors them).
     func add(_ sequences: [[Int]], into statistics: inout [LayerStatistics]) {
         let batch = batch(sequences)
         let points = Set(layers.map { HookPoint.mlpDownInput($0) })
         let (result, _) = model.forward(batch, hooks: Hooks(capture: points, stopAfterBlock: layers.max()!))
-        Self.accumulate(batch: batch, captured: result.captured, into: &statistics)
+        Self.accumulate(batch: batch, captured: result.captured, into: &statistics, mirror: false)
     }
 
     /// Adds the keys of the batch's real tokens, `captured[.mlpDownInput(layer)]` `[B·T, d0]`, to
     /// the statistics of each layer (one per layer, in `statistics` order).
-    public static func accumulate(batch: TokenBatch, captured: [HookPoint: Matrix<Float>], into statistics: inout [LayerStatistics]) {
+    /// With `mirror` false only their upper triangles are updated.
+    public static func accumulate(batch: TokenBatch, captured: [HookPoint: Matrix<Float>], into statistics: inout [LayerStatistics],
+                                  mirror: Bool = true) {
         let real = batch.mask.enumerated().filter(\.element).map(\.offset)
         for i in statistics.indices {
             let all = captured[.mlpDownInput(statistics[i].layer)]!
@@ -105,7 +111,7 @@ public struct StatisticsCollector: Sendable {
                 }
                 keys = packed
             }
-            statistics[i].accumulate(keys: keys)
+            statistics[i].accumulate(keys: keys, mirror: mirror)
         }
     }
 }

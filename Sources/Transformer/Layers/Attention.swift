@@ -61,7 +61,11 @@ struct StridedMatrix {
 enum ScaledDotProductAttention {
     /// Writes the attended values into `output` (reshaped to `[B·Tq, H·hd]`, storage reused) and,
     /// when `probabilities` is non-nil, the softmax weights `[B, H, Tq, Tk]` into it (the
-    /// backward pass reads them); otherwise one `[Tq, Tk]` scratch holds each head's scores.
+    /// backward pass reads them); otherwise one `[Tq, Tk]` scratch per task holds each head's scores.
+    ///
+    /// The (sequence, head) pairs run in parallel: each writes only its own `[Tq, hd]` block of
+    /// `output` (and of `probabilities`) with the same calls as one after another, so the bytes
+    /// do not depend on the number of threads.
     static func forward(q: StridedMatrix, k: StridedMatrix, v: StridedMatrix, keyMask: [Bool], geometry g: AttentionGeometry,
                         into output: inout Matrix<Float>, probabilities: inout [Float]?) {
         let tq = g.queryLength, tk = g.keyLength, hd = g.headDim
@@ -71,45 +75,66 @@ enum ScaledDotProductAttention {
         if keep && probabilities!.count != g.batch * g.heads * tq * tk {
             probabilities = [Float](repeating: 0, count: g.batch * g.heads * tq * tk)
         }
-        var scratch = [Float](repeating: 0, count: keep ? 0 : tq * tk)
-        for b in 0..<g.batch {
-            for h in 0..<g.heads {
-                let kvh = h / g.headsPerKeyValueHead
-                let base = keep ? (b * g.heads + h) * tq * tk : 0
-                let qOffset = q.offset + b * tq * q.ld + h * hd
-                let kOffset = k.offset + b * g.keyStride * k.ld + kvh * hd
-                let vOffset = v.offset + b * g.keyStride * v.ld + kvh * hd
-                let outOffset = b * tq * g.queryWidth + h * hd
-                if keep {
-                    scoresAndValues(q: q, qOffset: qOffset, k: k, kOffset: kOffset, v: v, vOffset: vOffset,
-                                    scores: &probabilities!, base: base, output: &output.elements, outOffset: outOffset,
-                                    batchRow: b, keyMask: keyMask, geometry: g)
-                } else {
-                    scoresAndValues(q: q, qOffset: qOffset, k: k, kOffset: kOffset, v: v, vOffset: vOffset,
-                                    scores: &scratch, base: 0, output: &output.elements, outOffset: outOffset,
-                                    batchRow: b, keyMask: keyMask, geometry: g)
+        let pairs = g.batch * g.heads
+        guard pairs > 0, tq > 0 else { return }
+        guard tk > 0 else {
+            // No key at all: every query outputs zeros (and has zero weights).
+            for i in output.elements.indices { output.elements[i] = 0 }
+            return
+        }
+        // Every element the pairs read: q rows of all sequences, k and v rows up to the last
+        // sequence's tk-th key, each hd wide at head offsets inside the row.
+        Self.checkExtent("q", q, rows: g.batch * tq, width: g.queryWidth)
+        Self.checkExtent("k", k, rows: (g.batch - 1) * g.keyStride + tk, width: g.keyWidth)
+        Self.checkExtent("v", v, rows: (g.batch - 1) * g.keyStride + tk, width: g.keyWidth)
+        var kept: [Float] = []
+        if keep { swap(&kept, &probabilities!) }
+        defer { if keep { swap(&kept, &probabilities!) } }
+        // Pairs per task: enough multiply-adds to be worth a hand-off.
+        let chunk = max(1, (1 << 17) / max(1, tq * tk * hd))
+        q.array.withUnsafeBufferPointer { qp in
+            k.array.withUnsafeBufferPointer { kp in
+                v.array.withUnsafeBufferPointer { vp in
+                    keyMask.withUnsafeBufferPointer { mask in
+                        output.elements.withUnsafeMutableBufferPointer { op in
+                            kept.withUnsafeMutableBufferPointer { pp in
+                                nonisolated(unsafe) let (qBase, kBase, vBase, out, probs) =
+                                    (qp.baseAddress!, kp.baseAddress!, vp.baseAddress!, op.baseAddress!, pp.baseAddress)
+                                nonisolated(unsafe) let maskBuffer = mask
+                                Parallel.forEachChunk(pairs, chunk: chunk) { _, range in
+                                    var scratch = [Float](repeating: 0, count: keep ? 0 : tq * tk)
+                                    scratch.withUnsafeMutableBufferPointer { sp in
+                                        for pair in range {
+                                            let b = pair / g.heads, h = pair % g.heads
+                                            let kvh = h / g.headsPerKeyValueHead
+                                            let scores = keep ? probs! + pair * tq * tk : sp.baseAddress!
+                                            // S = scale·Q·Kᵀ [Tq, Tk]
+                                            PointerBLAS.gemm(transA: false, transB: true, m: tq, n: tk, k: hd, alpha: g.scale,
+                                                             a: qBase + q.offset + b * tq * q.ld + h * hd, lda: q.ld,
+                                                             b: kBase + k.offset + b * g.keyStride * k.ld + kvh * hd, ldb: k.ld,
+                                                             beta: 0, c: scores, ldc: tk)
+                                            maskedSoftmax(scores, batchRow: b, keyMask: maskBuffer, geometry: g)
+                                            // O = P·V [Tq, hd], into the head's columns
+                                            PointerBLAS.gemm(transA: false, transB: false, m: tq, n: hd, k: tk, alpha: 1,
+                                                             a: scores, lda: tk,
+                                                             b: vBase + v.offset + b * g.keyStride * v.ld + kvh * hd, ldb: v.ld,
+                                                             beta: 0, c: out + b * tq * g.queryWidth + h * hd, ldc: g.queryWidth)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
     }
 
-    /// One (sequence, head): S = scale·Q·Kᵀ `[Tq, Tk]` at `scores[base...]`, P = softmax(S) in
-    /// place, O = P·V `[Tq, hd]` into the head's columns of `output`.
-    @inline(__always)
-    private static func scoresAndValues(q: StridedMatrix, qOffset: Int, k: StridedMatrix, kOffset: Int,
-                                        v: StridedMatrix, vOffset: Int, scores: inout [Float], base: Int,
-                                        output: inout [Float], outOffset: Int, batchRow b: Int, keyMask: [Bool],
-                                        geometry g: AttentionGeometry) {
-        let tq = g.queryLength, tk = g.keyLength, hd = g.headDim
-        BLAS.gemm(transA: false, transB: true, m: tq, n: tk, k: hd, alpha: g.scale,
-                  a: q.array, aOffset: qOffset, lda: q.ld,
-                  b: k.array, bOffset: kOffset, ldb: k.ld,
-                  beta: 0, c: &scores, cOffset: base, ldc: tk)
-        maskedSoftmax(&scores, base: base, batchRow: b, keyMask: keyMask, geometry: g)
-        BLAS.gemm(transA: false, transB: false, m: tq, n: hd, k: tk, alpha: 1,
-                  a: scores, aOffset: base, lda: tk,
-                  b: v.array, bOffset: vOffset, ldb: v.ld,
-                  beta: 0, c: &output, cOffset: outOffset, ldc: g.queryWidth)
+    /// Traps unless `rows` rows of `width` columns from `m.offset` (leading dimension `m.ld`) lie
+    /// inside `m.array`.
+    private static func checkExtent(_ name: String, _ m: StridedMatrix, rows: Int, width: Int) {
+        precondition(m.offset >= 0 && width <= m.ld && (rows == 0 || m.offset + (rows - 1) * m.ld + width <= m.array.count),
+                     "attention: \(name) holds \(m.array.count) values, too few for \(rows) rows of \(width) at offset \(m.offset), stride \(m.ld)")
     }
 
     /// Row-wise softmax of the `[Tq, Tk]` scores at `scores[base...]` over the visible keys;
@@ -117,31 +142,27 @@ enum ScaledDotProductAttention {
     ///
     /// Row i sees keys in `visibleKeys(query: i)` whose mask is true; the exponentials run 16
     /// lanes at a time (`VectorMath`).
-    private static func maskedSoftmax(_ scores: inout [Float], base: Int, batchRow b: Int, keyMask: [Bool], geometry g: AttentionGeometry) {
+    private static func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, batchRow b: Int, keyMask mask: UnsafeBufferPointer<Bool>,
+                                      geometry g: AttentionGeometry) {
         let tq = g.queryLength, tk = g.keyLength
         let maskBase = b * g.keyStride
-        let padded = keyMask[maskBase..<(maskBase + tk)].contains(false)
-        precondition(base >= 0 && base + tq * tk <= scores.count)
-        scores.withUnsafeMutableBufferPointer { s in
-            keyMask.withUnsafeBufferPointer { mask in
-                for i in 0..<tq {
-                    let row = s.baseAddress! + base + i * tk
-                    let keys = g.visibleKeys(query: i)
-                    if padded {
-                        for j in keys where !mask[maskBase + j] { row[j] = -.infinity }
-                    }
-                    let maximum = keys.isEmpty ? -.infinity : VectorMath.maximum(row + keys.lowerBound, count: keys.count)
-                    guard maximum > -Float.infinity else {
-                        for j in 0..<tk { row[j] = 0 }
-                        continue
-                    }
-                    for j in 0..<keys.lowerBound { row[j] = 0 }
-                    for j in keys.upperBound..<tk { row[j] = 0 }
-                    // e^(−∞ − max) is exactly 0 in `VectorMath.exp`, so padded keys drop out.
-                    let sum = VectorMath.exponentiate(row + keys.lowerBound, count: keys.count, shift: maximum)
-                    VectorMath.scale(row + keys.lowerBound, count: keys.count, by: 1 / sum)
-                }
+        let padded = mask[maskBase..<(maskBase + tk)].contains(false)
+        for i in 0..<tq {
+            let row = scores + i * tk
+            let keys = g.visibleKeys(query: i)
+            if padded {
+                for j in keys where !mask[maskBase + j] { row[j] = -.infinity }
             }
+            let maximum = keys.isEmpty ? -.infinity : VectorMath.maximum(row + keys.lowerBound, count: keys.count)
+            guard maximum > -Float.infinity else {
+                for j in 0..<tk { row[j] = 0 }
+                continue
+            }
+            for j in 0..<keys.lowerBound { row[j] = 0 }
+            for j in keys.upperBound..<tk { row[j] = 0 }
+            // e^(−∞ − max) is exactly 0 in `VectorMath.exp`, so padded keys drop out.
+            let sum = VectorMath.exponentiate(row + keys.lowerBound, count: keys.count, shift: maximum)
+            VectorMath.scale(row + keys.lowerBound, count: keys.count, by: 1 / sum)
         }
     }
 
@@ -157,53 +178,67 @@ enum ScaledDotProductAttention {
         let tq = g.queryLength, tk = g.keyLength, hd = g.headDim, ld = g.fusedWidth
         precondition(g.keyStride == tk && tq == tk, "backward runs on whole sequences, without a KV cache")
         precondition(qkv.count == g.batch * tq * ld && probabilities.count == g.batch * g.heads * tq * tk)
+        precondition(dOutput.elements.count >= g.batch * tq * g.queryWidth && dOutput.cols == g.queryWidth)
         if dqkv.count != qkv.count { dqkv = [Float](repeating: 0, count: qkv.count) }
-        var dp = [Float](repeating: 0, count: tq * tk)
-        for b in 0..<g.batch {
-            for h in 0..<g.heads {
-                let kvh = h / g.headsPerKeyValueHead
-                let beta: Float = h % g.headsPerKeyValueHead == 0 ? 0 : 1
-                let rowBase = b * tq * ld
-                let qOffset = rowBase + h * hd
-                let kOffset = rowBase + g.keyColumn + kvh * hd
-                let vOffset = rowBase + g.valueColumn + kvh * hd
-                let dOffset = b * tq * g.queryWidth + h * hd
-                let pBase = (b * g.heads + h) * tq * tk
-                // dV_bh[Tk, hd] (+)= Pᵀ · dO_bh
-                BLAS.gemm(transA: true, transB: false, m: tk, n: hd, k: tq, alpha: 1,
-                          a: probabilities, aOffset: pBase, lda: tk,
-                          b: dOutput.elements, bOffset: dOffset, ldb: g.queryWidth,
-                          beta: beta, c: &dqkv, cOffset: vOffset, ldc: ld)
-                // dP[Tq, Tk] = dO_bh · V_bhᵀ
-                BLAS.gemm(transA: false, transB: true, m: tq, n: tk, k: hd, alpha: 1,
-                          a: dOutput.elements, aOffset: dOffset, lda: g.queryWidth,
-                          b: qkv, bOffset: vOffset, ldb: ld,
-                          beta: 0, c: &dp, cOffset: 0, ldc: tk)
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place in dp
-                dp.withUnsafeMutableBufferPointer { ds in
-                    probabilities.withUnsafeBufferPointer { ps in
-                        for i in 0..<tq {
-                            let dRow = ds.baseAddress! + i * tk, pRow = ps.baseAddress! + pBase + i * tk
-                            let dot = VectorMath.dot(dRow, pRow, count: tk)
-                            var j = 0
-                            while j < tk {
-                                let pj = VectorMath.load(pRow, j, tk)
-                                VectorMath.store(pj * (VectorMath.load(dRow, j, tk) - dot), dRow, j, tk)
-                                j += VectorMath.lanes
+        // Tasks are (sequence, key/value head) groups: the group's query heads run in order, the
+        // first writing dk, dv and the later ones adding to them, as one after another would;
+        // groups write disjoint columns, so the bytes do not depend on the number of threads.
+        let groups = g.batch * g.keyValueHeads
+        guard groups > 0, tq > 0 else { return }
+        let chunk = max(1, (1 << 17) / max(1, g.headsPerKeyValueHead * tq * tk * hd))
+        dOutput.elements.withUnsafeBufferPointer { dop in
+            qkv.withUnsafeBufferPointer { xp in
+                probabilities.withUnsafeBufferPointer { pp in
+                    dqkv.withUnsafeMutableBufferPointer { dxp in
+                        nonisolated(unsafe) let (dO, x, p, dx) = (dop.baseAddress!, xp.baseAddress!, pp.baseAddress!, dxp.baseAddress!)
+                        Parallel.forEachChunk(groups, chunk: chunk) { _, range in
+                            var scratch = [Float](repeating: 0, count: tq * tk)
+                            scratch.withUnsafeMutableBufferPointer { sp in
+                                let dp = sp.baseAddress!
+                                for group in range {
+                                    let b = group / g.keyValueHeads, kvh = group % g.keyValueHeads
+                                    for j in 0..<g.headsPerKeyValueHead {
+                                        let h = kvh * g.headsPerKeyValueHead + j
+                                        let beta: Float = j == 0 ? 0 : 1
+                                        let rowBase = b * tq * ld
+                                        let qOffset = rowBase + h * hd
+                                        let kOffset = rowBase + g.keyColumn + kvh * hd
+                                        let vOffset = rowBase + g.valueColumn + kvh * hd
+                                        let dOffset = b * tq * g.queryWidth + h * hd
+                                        let pRow0 = p + (b * g.heads + h) * tq * tk
+                                        // dV_bh[Tk, hd] (+)= Pᵀ · dO_bh
+                                        PointerBLAS.gemm(transA: true, transB: false, m: tk, n: hd, k: tq, alpha: 1,
+                                                         a: pRow0, lda: tk, b: dO + dOffset, ldb: g.queryWidth,
+                                                         beta: beta, c: dx + vOffset, ldc: ld)
+                                        // dP[Tq, Tk] = dO_bh · V_bhᵀ
+                                        PointerBLAS.gemm(transA: false, transB: true, m: tq, n: tk, k: hd, alpha: 1,
+                                                         a: dO + dOffset, lda: g.queryWidth, b: x + vOffset, ldb: ld,
+                                                         beta: 0, c: dp, ldc: tk)
+                                        // dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place in dp
+                                        for i in 0..<tq {
+                                            let dRow = dp + i * tk, pRow = pRow0 + i * tk
+                                            let dot = VectorMath.dot(dRow, pRow, count: tk)
+                                            var c = 0
+                                            while c < tk {
+                                                let pc = VectorMath.load(pRow, c, tk)
+                                                VectorMath.store(pc * (VectorMath.load(dRow, c, tk) - dot), dRow, c, tk)
+                                                c += VectorMath.lanes
+                                            }
+                                        }
+                                        // dQ_bh[Tq, hd] = scale · dS · K_bh
+                                        PointerBLAS.gemm(transA: false, transB: false, m: tq, n: hd, k: tk, alpha: g.scale,
+                                                         a: dp, lda: tk, b: x + kOffset, ldb: ld,
+                                                         beta: 0, c: dx + qOffset, ldc: ld)
+                                        // dK_bh[Tk, hd] (+)= scale · dSᵀ · Q_bh
+                                        PointerBLAS.gemm(transA: true, transB: false, m: tk, n: hd, k: tq, alpha: g.scale,
+                                                         a: dp, lda: tk, b: x + qOffset, ldb: ld,
+                                                         beta: beta, c: dx + kOffset, ldc: ld)
+                                    }
+                                }
                             }
                         }
                     }
                 }
-                // dQ_bh[Tq, hd] = scale · dS · K_bh
-                BLAS.gemm(transA: false, transB: false, m: tq, n: hd, k: tk, alpha: g.scale,
-                          a: dp, aOffset: 0, lda: tk,
-                          b: qkv, bOffset: kOffset, ldb: ld,
-                          beta: 0, c: &dqkv, cOffset: qOffset, ldc: ld)
-                // dK_bh[Tk, hd] (+)= scale · dSᵀ · Q_bh
-                BLAS.gemm(transA: true, transB: false, m: tk, n: hd, k: tq, alpha: g.scale,
-                          a: dp, aOffset: 0, lda: tk,
-                          b: qkv, bOffset: qOffset, ldb: ld,
-                          beta: beta, c: &dqkv, cOffset: kOffset, ldc: ld)
             }
         }
     }
