@@ -37,6 +37,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("stats").path), "work was done before the refusal")
     }
 
+    /// A bad ALPHAEDIT_FREED_MEMORY stops every command before any work, naming the variable.
+    @Test func aBadFreedMemoryPolicyIsRefused() throws {
+        let result = try CLIRunner.run(["inspect", "--model", CLIRunner.fixture("hf-reference/gpt2")], environment: ["ALPHAEDIT_FREED_MEMORY": "keep"])
+        #expect(result.status != 0)
+        #expect(result.isOneLineError, "\(result.stderr)")
+        #expect(result.stderr.contains("ALPHAEDIT_FREED_MEMORY=keep"), "\(result.stderr)")
+        let fine = try CLIRunner.run(["inspect", "--model", CLIRunner.fixture("hf-reference/gpt2")], environment: ["ALPHAEDIT_FREED_MEMORY": "release"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
     @Test func truncatedSafetensors() throws {
         let model = try copyOfModel("gpt2")
         let file = model.appendingPathComponent("model.safetensors")
