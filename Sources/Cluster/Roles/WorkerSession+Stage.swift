@@ -237,7 +237,7 @@ extension WorkerSession {
             }
             let end = min(blocks.upperBound, highest + 1)
             (state, _) = model.runBlocks(state, batch: batch, blocks: from..<max(from, end), hooks: hooks, keepTape: false, captured: &captured)
-            if !layers.isEmpty { StatisticsCollector.accumulate(batch: batch, captured: captured, into: &chunkInProgress!.sums) }
+            if !layers.isEmpty { StatisticsCollector.accumulate(batch: batch, captured: captured, into: &chunkInProgress!.sums, mirror: false) }
             chunkInProgress!.tokens += batch.mask.reduce(0) { $0 + ($1 ? 1 : 0) }
             if end <= highest {
                 let spec = PassSpec(batch: batch, firstBlock: 0)
@@ -262,6 +262,7 @@ extension WorkerSession {
         guard ends, let done = chunkInProgress else { return sentOn }
         chunkInProgress = nil
         for var stats in done.sums {
+            stats.sum.mirrorUpperTriangle()   // the passes added to the upper triangles only
             stats.samples += samples
             try add(chunk: c, stats, out: out)
         }

@@ -95,9 +95,10 @@ public struct StatisticsCollector: Sendable {
 
     /// Adds the keys of the batch's real tokens, `captured[.mlpDownInput(layer)]` `[B·T, d0]`, to
     /// the statistics of each layer (one per layer, in `statistics` order).
-    /// With `mirror` false only their upper triangles are updated.
+    /// With `mirror` false only their upper triangles are updated: a caller adding many batches
+    /// mirrors once at the end (`sum.mirrorUpperTriangle()`).
     public static func accumulate(batch: TokenBatch, captured: [HookPoint: Matrix<Float>], into statistics: inout [LayerStatistics],
-                                  mirror: Bool = true) {
+                                  mirror: Bool) {
         let real = batch.mask.enumerated().filter(\.element).map(\.offset)
         for i in statistics.indices {
             let all = captured[.mlpDownInput(statistics[i].layer)]!

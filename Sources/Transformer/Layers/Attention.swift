@@ -76,7 +76,7 @@ enum ScaledDotProductAttention {
             probabilities = [Float](repeating: 0, count: g.batch * g.heads * tq * tk)
         }
         let pairs = g.batch * g.heads
-        guard pairs > 0, tq > 0 else { return }
+        guard pairs > 0, tq > 0, hd > 0 else { return }
         guard tk > 0 else {
             // No key at all: every query outputs zeros (and has zero weights).
             for i in output.elements.indices { output.elements[i] = 0 }
@@ -184,7 +184,7 @@ enum ScaledDotProductAttention {
         // first writing dk, dv and the later ones adding to them, as one after another would;
         // groups write disjoint columns, so the bytes do not depend on the number of threads.
         let groups = g.batch * g.keyValueHeads
-        guard groups > 0, tq > 0 else { return }
+        guard groups > 0, tq > 0, hd > 0 else { return }
         let chunk = max(1, (1 << 17) / max(1, g.headsPerKeyValueHead * tq * tk * hd))
         dOutput.elements.withUnsafeBufferPointer { dop in
             qkv.withUnsafeBufferPointer { xp in
