@@ -137,18 +137,25 @@ enum LAPACKKernel {
                               cInt(il), cInt(iu), &m, w, z, cInt(n), cInt(nzc), isuppz, &tryrac)
     }
 
-    /// dormtr (side 'L', uplo 'L', no transpose): C = Q·C for the Q of a `dsytrd` reduction of
-    /// order n (`a` and `tau` as dsytrd left them, read only), C column-major n×`cols` with
-    /// leading dimension n. 2n²·cols flops.
-    ///
-    /// For n > 33 LAPACK applies the reflectors in blocks (dormqr → dlarft/dlarfb) and never
-    /// writes to `a`, so calls on disjoint column blocks of C may run concurrently on the same
-    /// `a`; below that it uses dorm2r, which writes the diagonal of `a` temporarily.
-    static func dormtr(n: Int, cols: Int, a: UnsafePointer<Double>, tau: UnsafePointer<Double>,
-                       c: UnsafeMutablePointer<Double>) -> Int32 {
+    /// dlarft (forward, column-wise): the ib × ib upper triangular factor T of the block
+    /// reflector H = H(1)···H(ib) = I − V·T·Vᵀ, V column-major m × ib (unit diagonal implied,
+    /// only its strictly lower part read) with leading dimension `ldv`. O(m·ib²).
+    static func dlarft(m: Int, ib: Int, v: UnsafePointer<Double>, ldv: Int, tau: UnsafePointer<Double>,
+                       t: UnsafeMutablePointer<Double>) -> Int32 {
         pinOpenBLAS()
-        // LAPACKE declares `a` and `tau` const.
-        return LAPACKE_dormtr(LAPACK_COL_MAJOR, lapackChar("L"), lapackChar("L"), lapackChar("N"),
-                              cInt(n), cInt(cols), a, cInt(n), tau, c, cInt(n))
+        return LAPACKE_dlarft_work(LAPACK_COL_MAJOR, lapackChar("F"), lapackChar("C"), cInt(m), cInt(ib),
+                                   v, cInt(ldv), tau, t, cInt(ib))
+    }
+
+    /// dlarfb (left, no transpose, forward, column-wise): C = (I − V·T·Vᵀ)·C for the column-major
+    /// m × `cols` C (leading dimension `ldc`), V m × ib (leading dimension `ldv`, unit lower
+    /// trapezoidal: its diagonal and upper triangle are not read) and T from ``dlarft``. Reads
+    /// V and T only (dtrmm and dgemm), so calls on disjoint C may share them. `work` holds
+    /// `cols`·ib doubles. 4·m·cols·ib flops.
+    static func dlarfb(m: Int, cols: Int, ib: Int, v: UnsafePointer<Double>, ldv: Int, t: UnsafePointer<Double>,
+                       c: UnsafeMutablePointer<Double>, ldc: Int, work: UnsafeMutablePointer<Double>) -> Int32 {
+        pinOpenBLAS()
+        return LAPACKE_dlarfb_work(LAPACK_COL_MAJOR, lapackChar("L"), lapackChar("N"), lapackChar("F"), lapackChar("C"),
+                                   cInt(m), cInt(cols), cInt(ib), v, cInt(ldv), t, cInt(ib), c, cInt(ldc), work, cInt(cols))
     }
 }

@@ -4,14 +4,17 @@
 //   dsytrd   A = Q·T·Qᵀ, T tridiagonal                    (4/3)n³ flops, once
 //   dsterf   all eigenvalues of T (= of A), ascending     O(n²)
 //   dstemr   the chosen eigenvectors Z of T (MRRR)        O(n·k) for k vectors
-//   dormtr   the eigenvectors of A: Q·Z                    2n²·k flops
+//   dlarfb   the eigenvectors of A: Q·Z, Q's reflectors    2n²·k flops
+//            in panels (dlarft), Z in column blocks
 //
 // against dsyevd's reduction + divide and conquer + back-transformation of all n vectors (about
 // twice the time at k ≈ n/10). The eigenvalues come from dsterf (as dsyevd's values-only path),
 // accurate to O(ε·‖A‖) like dsyevd's with vectors; they may differ from those in the last bits.
-// As everywhere in Linalg, every LAPACK call runs on one OpenBLAS thread and Linalg splits the
-// back-transformation into column blocks whose sizes depend on the shape alone, so the bytes do
-// not depend on the thread count.
+// As everywhere in Linalg, every LAPACK call runs on one OpenBLAS thread, and Linalg splits the
+// work by rules that depend on the shape and the eigenvalues alone (dstemr in two ranges, the
+// back-transformation in column blocks), so the bytes do not depend on the thread count.
+
+import Synchronization
 
 /// A real symmetric matrix reduced to tridiagonal form (LAPACK dsytrd), with all its
 /// eigenvalues; eigenvectors on demand, for any index range, without a second reduction.
@@ -120,57 +123,146 @@ public struct SymmetricEigenReduction: Sendable {
             let z = Matrix<Double>(rows: k, cols: n) { j, i in all[i, range.lowerBound + j] }
             return try backTransformed(z.elements, k: k)
         }
-        var d = diagonal, e = offDiagonal
-        var w = [Double](repeating: 0, count: n)
+        // Two dstemr calls on halves of the range run at once when a wide relative gap separates
+        // them (see `stemrSplit`); the split depends on the eigenvalues alone.
+        let parts: [Range<Int>]
+        if let split = Self.stemrSplit(values: values, range: range) {
+            parts = [range.lowerBound..<split, split..<range.upperBound]
+        } else {
+            parts = [range]
+        }
         var z = [Double](repeating: 0, count: n * k)
-        var support = [Int32](repeating: 0, count: 2 * k)
-        var found: Int32 = 0
-        let info = d.withUnsafeMutableBufferPointer { dp in
-            e.withUnsafeMutableBufferPointer { ep in
-                w.withUnsafeMutableBufferPointer { wp in
-                    z.withUnsafeMutableBufferPointer { zp in
-                        support.withUnsafeMutableBufferPointer { sp in
-                            LAPACKKernel.dstemr(n: n, d: dp.baseAddress!, e: ep.baseAddress!,
-                                                il: range.lowerBound + 1, iu: range.upperBound, m: &found,
-                                                w: wp.baseAddress!, z: zp.baseAddress!, nzc: k, isuppz: sp.baseAddress!)
+        let results = LockedValue<[Int: (info: Int32, found: Int32)]>([:])
+        z.withUnsafeMutableBufferPointer { zp in
+            nonisolated(unsafe) let zBase = zp.baseAddress!
+            Linalg.forEachBlock(parts.count, block: 1) { index, _ in
+                let part = parts[index]
+                var d = diagonal, e = offDiagonal
+                var w = [Double](repeating: 0, count: n)
+                var support = [Int32](repeating: 0, count: 2 * part.count)
+                var found: Int32 = 0
+                // This part's columns of the column-major n × k result.
+                let columns = zBase + (part.lowerBound - range.lowerBound) * n
+                let info = d.withUnsafeMutableBufferPointer { dp in
+                    e.withUnsafeMutableBufferPointer { ep in
+                        w.withUnsafeMutableBufferPointer { wp in
+                            support.withUnsafeMutableBufferPointer { sp in
+                                LAPACKKernel.dstemr(n: n, d: dp.baseAddress!, e: ep.baseAddress!,
+                                                    il: part.lowerBound + 1, iu: part.upperBound, m: &found,
+                                                    w: wp.baseAddress!, z: columns, nzc: part.count, isuppz: sp.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                results.withLock { $0[index] = (info, found) }
+            }
+        }
+        for index in parts.indices {
+            let (info, found) = results.withLock { $0[index]! }
+            if info < 0 { throw lapackFailure(info, routine: routine) }
+            if info > 0 { throw .eigenvectorsDidNotConverge(routine: routine, info: Int(info)) }
+            if Int(found) != parts[index].count {
+                throw .eigenvectorsDidNotConverge(routine: "\(routine), \(found) of \(parts[index].count) found", info: 0)
+            }
+        }
+        return try backTransformed(z, k: k)
+    }
+
+    /// Where to cut an index range of eigenvectors in two for two concurrent dstemr calls, or nil
+    /// to compute it in one: at the widest relative gap between neighbouring eigenvalues in the
+    /// middle half of the range, if that gap is at least 1e-3. Vectors of eigenvalues that far
+    /// apart come out orthogonal to working accuracy from separate calls (each call's vectors
+    /// are accurate to O(nε/relgap)); a cluster is never cut. A function of the eigenvalues only.
+    static func stemrSplit(values: [Double], range: Range<Int>) -> Int? {
+        guard range.count >= 256 else { return nil }
+        let middle = (range.lowerBound + range.count / 4)..<(range.upperBound - range.count / 4)
+        var best: (gap: Double, at: Int)?
+        for i in middle {
+            let scale = max(abs(values[i - 1]), abs(values[i]))
+            guard scale > 0 else { continue }
+            let gap = (values[i] - values[i - 1]) / scale
+            if gap > (best?.gap ?? 0) { best = (gap, i) }
+        }
+        guard let best, best.gap >= 1e-3 else { return nil }
+        return best.at
+    }
+
+    /// Q·Z for the column-major n × k `z`: Q's reflectors in panels of `backTransformPanel`,
+    /// from the last panel to the first, applied with dlarfb to column blocks of Z (sizes fixed by
+    /// (n, k) alone) on all threads.
+    ///
+    /// LAPACK's own dormtr cannot run on several column blocks at once: its unblocked kernels
+    /// set a reflector's leading entry to 1 in the shared reflectors and restore it, so two calls
+    /// at once corrupted them (once in a few runs); run one after another on blocks, it redid
+    /// each panel's triangular factor T per block and took 2.6× the time of one call. Here every
+    /// T is computed once, from a private copy of its panel, and dlarfb only reads the shared
+    /// reflectors.
+    private func backTransformed(_ vectors: [Double], k: Int) throws(LinalgError) -> Matrix<Double> {
+        let n = order
+        var z = vectors
+        // dsytrd 'L' leaves reflector j (0-based, j < n − 1) in column j below the subdiagonal:
+        // it acts on rows j + 1 ..< n, with v[j + 1] = 1 implied. Panel p holds reflectors
+        // p·nb ..< p·nb + ib; its V is rows (p·nb + 1) ..< n of those columns.
+        let reflectorCount = n - 1
+        guard reflectorCount > 0 else { return Matrix<Double>(rows: k, cols: n, elements: z) }
+        let nb = Self.backTransformPanel
+        let panels = (reflectorCount + nb - 1) / nb
+        var factors = [Double](repeating: 0, count: panels * nb * nb)
+        var status: Int32 = 0
+        reflectors.withUnsafeBufferPointer { ap in
+            tau.withUnsafeBufferPointer { tp in
+                factors.withUnsafeMutableBufferPointer { fp in
+                    for p in 0..<panels where status == 0 {
+                        let first = p * nb, ib = min(nb, reflectorCount - first), m = n - 1 - first
+                        // A private copy of the panel: dlarft need not be trusted to leave V untouched.
+                        var panel = [Double](repeating: 0, count: m * ib)
+                        for j in 0..<ib {
+                            let column = ap.baseAddress! + (first + j) * n + first + 1
+                            for i in 0..<m { panel[j * m + i] = column[i] }
+                        }
+                        status = panel.withUnsafeBufferPointer { vp in
+                            LAPACKKernel.dlarft(m: m, ib: ib, v: vp.baseAddress!, ldv: m, tau: tp.baseAddress! + first,
+                                                t: fp.baseAddress! + p * nb * nb)
                         }
                     }
                 }
             }
         }
-        if info < 0 { throw lapackFailure(info, routine: routine) }
-        if info > 0 { throw .eigenvectorsDidNotConverge(routine: routine, info: Int(info)) }
-        if Int(found) != k { throw .eigenvectorsDidNotConverge(routine: "\(routine), \(found) found", info: 0) }
+        if status != 0 { throw lapackFailure(status, routine: "SymmetricEigenReduction.vectors (dlarft, n = \(n))") }
 
-        return try backTransformed(z, k: k)
-    }
-
-    /// Q·Z for the column-major n × k `z`, in column blocks of a size fixed by (n, k) alone, one
-    /// after the other: dormtr writes into the reflectors while it works (LAPACK's unblocked
-    /// kernels set a reflector's leading entry to 1 and restore it), so two calls on the same
-    /// reflectors at once corrupt them. (Running the blocks on threads did, once in a few runs.)
-    private func backTransformed(_ vectors: [Double], k: Int) throws(LinalgError) -> Matrix<Double> {
-        let n = order
-        var z = vectors
-        var a = reflectors
         let block = Self.backTransformBlock(n: n, k: k)
-        var status: Int32 = 0
-        a.withUnsafeMutableBufferPointer { ap in
-            tau.withUnsafeBufferPointer { tp in
+        let failures = Atomic<Int32>(0)
+        reflectors.withUnsafeBufferPointer { ap in
+            factors.withUnsafeBufferPointer { fp in
                 z.withUnsafeMutableBufferPointer { zp in
-                    for start in stride(from: 0, to: k, by: block) where status == 0 {
-                        status = LAPACKKernel.dormtr(n: n, cols: min(block, k - start), a: ap.baseAddress!, tau: tp.baseAddress!,
-                                                     c: zp.baseAddress! + start * n)
+                    nonisolated(unsafe) let (a, t, zBase) = (ap.baseAddress!, fp.baseAddress!, zp.baseAddress!)
+                    Linalg.forEachBlock(k, block: block) { _, columns in
+                        var work = [Double](repeating: 0, count: columns.count * nb)
+                        work.withUnsafeMutableBufferPointer { wp in
+                            for p in stride(from: panels - 1, through: 0, by: -1) {
+                                let first = p * nb, ib = min(nb, reflectorCount - first), m = n - 1 - first
+                                let info = LAPACKKernel.dlarfb(
+                                    m: m, cols: columns.count, ib: ib, v: a + first * n + first + 1, ldv: n,
+                                    t: t + p * nb * nb, c: zBase + columns.lowerBound * n + first + 1, ldc: n,
+                                    work: wp.baseAddress!)
+                                if info != 0 { failures.store(info, ordering: .relaxed); return }
+                            }
+                        }
                     }
                 }
             }
         }
-        if status != 0 { throw lapackFailure(status, routine: "SymmetricEigenReduction.vectors (dormtr, n = \(n))") }
+        let failure = failures.load(ordering: .relaxed)
+        if failure != 0 { throw lapackFailure(failure, routine: "SymmetricEigenReduction.vectors (dlarfb, n = \(n))") }
         return Matrix<Double>(rows: k, cols: n, elements: z)
     }
 
-    /// Columns per dormtr call: all of them for small problems, else blocks of at least 128
-    /// columns, at most 16 of them (the split the bytes were first computed with).
+    /// Reflectors per panel of the back-transformation (LAPACK's dormqr uses 32; 64 measured
+    /// 15 % faster at n = 4096).
+    static let backTransformPanel = 64
+
+    /// Columns per block of the back-transformation: all of them for small problems, else blocks
+    /// of at least 128 columns, at most 16 of them.
     static func backTransformBlock(n: Int, k: Int) -> Int {
         guard n >= 256, k >= 256 else { return max(k, 1) }
         let wanted = (k + 15) / 16

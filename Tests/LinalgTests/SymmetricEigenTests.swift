@@ -1,4 +1,4 @@
-import Linalg
+@testable import Linalg
 import Testing
 
 @Suite("Symmetric eigendecomposition")
@@ -183,7 +183,7 @@ struct SymmetricEigenRangeTests {
         #expect(try reduction.vectors(in: 5..<5).shape == MatrixShape(rows: n, cols: 0))
     }
 
-    /// The blocked back-transformation (several dormtr calls on column blocks) gives the same
+    /// The blocked back-transformation (column blocks on threads) gives the same
     /// vectors whatever the thread count.
     @Test func sameBytesOnAnyThreadCount() throws {
         let a = decayingMoment(320, seed: 7)
@@ -191,6 +191,43 @@ struct SymmetricEigenRangeTests {
         let one = try Linalg.withThreadCount(1) { try symmetricEigen(a, vectorsIn: range) }
         let two = try Linalg.withThreadCount(2) { try symmetricEigen(a, vectorsIn: range) }
         #expect(one.values == two.values && one.vectors == two.vectors)
+    }
+
+    /// dstemr's range is cut in two only at a wide relative gap in its middle half, never in a
+    /// cluster, and not for small ranges.
+    @Test func dstemrRangesAreCutAtAWideGapOnly() {
+        // 400 eigenvalues 1, 1.0001, 1.0002, … (relative gaps ~1e-4) with one gap of 5 % at 250.
+        var values = (0..<400).map { 1 + 1e-4 * Double($0) }
+        for i in 250..<400 { values[i] *= 1.05 }
+        #expect(SymmetricEigenReduction.stemrSplit(values: values, range: 0..<400) == 250)
+        #expect(SymmetricEigenReduction.stemrSplit(values: values, range: 50..<400) == 250)
+        // The wide gap outside the middle half: no cut (the other gaps are too narrow).
+        #expect(SymmetricEigenReduction.stemrSplit(values: values, range: 0..<300) == nil)
+        // A cluster (every relative gap below 1e-3) is never cut; nor is a small range.
+        #expect(SymmetricEigenReduction.stemrSplit(values: (0..<400).map { 1 + 1e-5 * Double($0) }, range: 0..<400) == nil)
+        #expect(SymmetricEigenReduction.stemrSplit(values: values, range: 200..<300) == nil)
+    }
+
+    /// Eigenvectors computed in two dstemr ranges and back-transformed over several reflector
+    /// panels (n = 700: 11 panels, the last partial) are the eigenvectors of A, orthonormal
+    /// across the cut, and span dsyevd's subspace.
+    @Test func vectorsAcrossTheCutAndThePanels() throws {
+        let n = 700
+        let a = decayingMoment(n, seed: 41)
+        let reduction = try SymmetricEigenReduction(a)
+        let range = 100..<n
+        #expect(SymmetricEigenReduction.stemrSplit(values: reduction.values, range: range) != nil,
+                "the test matrix should have a wide gap to cut at")
+        let vectors = try reduction.vectors(in: range)
+        checkVectors(a, values: reduction.values, vectors: vectors, range: range, tolerance: 1e-12)
+        let (_, all) = try symmetricEigen(a)
+        var reference = Matrix<Double>(rows: n, cols: range.count)
+        for i in 0..<n { for j in 0..<range.count { reference[i, j] = all[i, range.lowerBound + j] } }
+        let overlap = matmul(reference, vectors, transposeA: true).frobeniusNorm
+        #expect(abs(overlap * overlap - Double(range.count)) < 1e-9, "subspace overlap \(overlap * overlap) of \(range.count)")
+        let one = try Linalg.withThreadCount(1) { try reduction.vectors(in: range) }
+        let three = try Linalg.withThreadCount(3) { try reduction.vectors(in: range) }
+        #expect(one == vectors && three == vectors)
     }
 
     @Test func rowGramIsExactlySymmetricAndCorrect() {
