@@ -271,7 +271,7 @@ public struct SymmetricEigenReduction: Sendable {
 }
 
 /// All eigenvalues of a real symmetric matrix and the eigenvectors of an index range of them,
-/// in `Double` (dsytrd, dsterf, dstemr, dormtr: see ``SymmetricEigenReduction``).
+/// in `Double` (dsytrd, dsterf, dstemr, dlarft + dlarfb: see ``SymmetricEigenReduction``).
 ///
 /// - Parameters:
 ///   - a: `n × n`, symmetric; its upper triangle is read.

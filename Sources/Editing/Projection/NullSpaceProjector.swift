@@ -5,9 +5,10 @@ import Linalg
 /// second moment C0 whose eigenvalue is below the threshold (spec section 3).
 ///
 /// alphaedit decomposes C0 with a float64 symmetric eigensolver (LAPACK dsytrd + dsterf for every
-/// eigenvalue, dstemr + dormtr for the eigenvectors of the smaller side of the threshold) and
-/// forms P in float64, then stores float32. The official code takes a float32 SVD; for a symmetric PSD matrix
-/// both give the same subspace, up to eigenvalues within rounding of the threshold.
+/// eigenvalue, dstemr + a blocked back-transformation for the eigenvectors of the smaller side of
+/// the threshold) and forms P in float64, then stores float32. The official code takes a float32
+/// SVD; for a symmetric PSD matrix both give the same subspace, up to eigenvalues within rounding
+/// of the threshold.
 public struct NullSpaceProjector: Sendable, Equatable {
     public var layer: Int
     public var threshold: Double
