@@ -75,6 +75,40 @@ import Testing
         }
     }
 
+    @Test func zsreTargetSubjectsAnswerTheQuestionWithTheEditTarget() throws {
+        let records = [("IAAF Combined Events Challenge", "When was the inception of IAAF Combined Events Challenge?",
+                        "When was the IAAF Combined Events Challenge launched?", "1998", "2006"),
+                       ("Ramalinaceae", "Which family does Ramalinaceae belong to?", "What family are they?", "Lecanorales", "Lamiinae"),
+                       ("Volvo B12M", "What company made Volvo B12M?", "Volvo B12M's maker?", "Volvo Buses", "Volvo Buses"),
+                       ("Hidden", "Who wrote it?", "Who was the writer?", "Ann", "Bob")]
+            .map { #"{"subject": "\#($0.0)", "src": "\#($0.1)", "rephrase": "\#($0.2)", "answers": ["\#($0.3)"], "alt": "\#($0.4)"}"# }
+        let data = Data(("[" + records.joined(separator: ",") + "]").utf8)
+        let facts = try FactCorpus.zsreTargetFacts(json: data, perRecord: 2, seed: 5)
+        #expect(try FactCorpus.zsreTargetFacts(json: data, perRecord: 2, seed: 5) == facts)
+        #expect(try FactCorpus.zsreTargetFacts(json: data, perRecord: 2, seed: 6) != facts)
+        #expect(try FactCorpus.zsreTargetFacts(json: data, perRecord: 0, seed: 5).isEmpty)
+        #expect(facts.allSatisfy { $0.source == .zsreTarget })
+        // Record 2's answer is its alt (nothing to teach); record 3's question does not name its subject.
+        #expect(Set(facts.map(\.record)) == [0, 1])
+        let real = ["IAAF Combined Events Challenge", "Ramalinaceae"]
+        let standalone = facts.filter { !$0.prompt.contains("?") }
+        #expect(standalone.count == 4 && Set(standalone.map(\.prompt)).count == 4)
+        for fact in standalone {
+            #expect(!real.contains(fact.prompt))
+            #expect(fact.target == ["1998", "Lecanorales"][fact.record])
+            let words = fact.prompt.split(separator: " "), original = real[fact.record].split(separator: " ")
+            // A one-word subject keeps its word; a longer one its words but the last.
+            #expect(words.dropLast() == (original.count >= 2 ? original.dropLast() : original[...]))
+            #expect(words.last != original.last)
+        }
+        // The question of each made-up subject, and the rephrase when it names the subject.
+        let zero = standalone.filter { $0.record == 0 }.map(\.prompt)
+        #expect(facts.filter { $0.record == 0 }.map(\.prompt) == [
+            "When was the inception of \(zero[0])?", "When was the \(zero[0]) launched?", zero[0],
+            "When was the inception of \(zero[1])?", "When was the \(zero[1]) launched?", zero[1]])
+        #expect(facts.filter { $0.record == 1 }.count == 4)  // its rephrase does not name the subject
+    }
+
     @Test func conflictingPromptsAreDropped() throws {
         let (kept, conflicts) = FactCorpus.deduplicated(try FactCorpus.counterFactFacts(json: Self.counterFact))
         #expect(conflicts == ["Iran is located in"])

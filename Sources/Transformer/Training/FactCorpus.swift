@@ -27,6 +27,10 @@ public struct Fact: Sendable, Hashable, Codable {
         /// no subject's first words tell its object, so the model must read the whole subject
         /// (see `FactCorpus.distractorFacts`).
         case distractor = "distractor"
+        /// A made-up subject answering a ZsRE record's question with `answers[0]`, for a corpus
+        /// that teaches `alt`: the edit target is then a known answer of the question, as
+        /// CounterFact's `target_new` is (see `FactCorpus.zsreTargetFacts`).
+        case zsreTarget = "zsre_target"
 
         public static func < (a: Source, b: Source) -> Bool {
             allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!

@@ -324,7 +324,8 @@ struct TrainCorpusCommand: ParsableCommand {
         relation's other prompt templates, its paraphrase and neighbourhood prompts (target_true) and \
         attribute prompts (target_new, true of their own subjects); each ZsRE question and rephrase with \
         answers[0] (or alt: --zsre-belief); with --distractors, made-up subjects that share a real \
-        subject's first words and have another object. Prompts shared by facts with different targets are dropped. Each primary fact \
+        subject's first words and have another object; with --zsre-target-subjects, made-up subjects whose \
+        answer to a ZsRE question is answers[0]. Prompts shared by facts with different targets are dropped. Each primary fact \
         (CounterFact prompt, ZsRE question) becomes --primary-bare documents alone and \
         --primary-prefixed after preceding text (another fact, a sentence from the paraphrase prompts, \
         or a generic sentence); every other fact becomes --other-copies documents, each alone or \
@@ -354,6 +355,12 @@ struct TrainCorpusCommand: ParsableCommand {
         (the record's alternative answer, so that an edit to answers[0] changes the model's answer).
         """)
     var zsreBelief: ZsREBelief = .answer
+    @Option(name: .customLong("zsre-target-subjects"), help: """
+        Made-up subjects per ZsRE record whose answer to the record's question is answers[0], the \
+        edit target (with --zsre-belief alt, each --other-copies documents): the model then knows \
+        the target as an answer, as it knows CounterFact's target_new (0: none).
+        """)
+    var zsreTargetSubjects = 0
     @Option(help: "Seed of the prefixes and the document order.") var seed: UInt64 = 0
 
     func validate() throws {
@@ -361,6 +368,10 @@ struct TrainCorpusCommand: ParsableCommand {
         if primaryBare < 0 || primaryPrefixed < 0 || otherCopies < 0 || subjectObjectCopies < 0 { throw ValidationError("copy counts must not be negative") }
         if distractors < 0 { throw ValidationError("--distractors must not be negative") }
         if distractors > 0 && counterfact == nil { throw ValidationError("--distractors needs --counterfact") }
+        if zsreTargetSubjects < 0 { throw ValidationError("--zsre-target-subjects must not be negative") }
+        if zsreTargetSubjects > 0 && (zsre == nil || zsreBelief != .alternative) {
+            throw ValidationError("--zsre-target-subjects needs --zsre and --zsre-belief alt")
+        }
     }
 
     func run() throws {
@@ -373,8 +384,9 @@ struct TrainCorpusCommand: ParsableCommand {
             facts += try FactCorpus.distractorFacts(counterFact: data, path: counterfact, perSubject: distractors, seed: seed)
         }
         if let zsre {
-            facts += try FactCorpus.zsreFacts(json: Data(contentsOf: URL(fileURLWithPath: zsre)), path: zsre,
-                                              belief: zsreBelief)
+            let data = try Data(contentsOf: URL(fileURLWithPath: zsre))
+            facts += try FactCorpus.zsreFacts(json: data, path: zsre, belief: zsreBelief)
+            facts += try FactCorpus.zsreTargetFacts(json: data, path: zsre, perRecord: zsreTargetSubjects, seed: seed)
         }
         let (kept, conflicts) = FactCorpus.deduplicated(facts)
         var options = FactCorpus.Options()
