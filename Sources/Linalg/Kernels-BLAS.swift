@@ -25,9 +25,19 @@ enum BLASKernel {
         b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
-        // C's blocks along its longer side, each one single-threaded call (see Threads.swift).
+        // C's blocks along its longer side, each one single-threaded call (see Threads.swift);
+        // large products in tall row blocks with one call's bytes (GEMM-exact-rows.swift).
         let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1)).partialValue
-        if n >= m, let block = ProductSplit.block(length: n, work: work) {
+        let threads = Linalg.threadCount
+        if let block = ProductSplit.exactRowBlock(rows: m, work: work, threads: threads),
+           RowExactness.holds(for: S.scalarKind) {
+            nonisolated(unsafe) let (a, b, c) = (a, b, c)
+            Linalg.forEachBlock(m, block: block) { _, rows in
+                gemmCall(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                         a: a + (transA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+        } else if n >= m, let block = ProductSplit.block(length: n, work: work) {
             nonisolated(unsafe) let (a, b, c) = (a, b, c)
             Linalg.forEachBlock(n, block: block) { _, columns in
                 gemmCall(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha, a: a, lda: lda,
