@@ -4,6 +4,26 @@ import Testing
 @testable import Editing
 
 @Suite struct ProjectorTests {
+    /// Several layers decomposed at once give each layer the projector it gets alone; the
+    /// concurrency follows the threads and the memory.
+    @Test func layersAtOnceGiveTheProjectorsOfOneAtATime() throws {
+        let oracle = try OracleFixture("alphaedit-oracle")
+        let provenance = StatisticsProvenance(model: "0123456789abcdef", module: "m", corpus: "x", dtype: "float32")
+        let stats = try (oracle.layers + oracle.layers).map { layer in
+            let c0 = Matrix<Double>(try oracle.symmetric("cov.L\(layer).triu"))
+            return LayerStatistics(layer: layer, count: 1, samples: 1, sum: c0, provenance: provenance)
+        }
+        let alone = try stats.map { try ProjectorJob.compute($0, threshold: 0.02) }
+        let together = try Linalg.withThreadCount(3) { try ProjectorJob.computeConcurrently(stats, threshold: 0.02, availableBytes: 1 << 40) }
+        #expect(together == alone)
+        let width = stats[0].width, each = UInt64(ProjectorJob.bytesPerLayer(width: width))
+        #expect(ProjectorJob.concurrency(layers: 4, width: width, threads: 3, availableBytes: 1 << 40) == 3)
+        #expect(ProjectorJob.concurrency(layers: 2, width: width, threads: 8, availableBytes: 1 << 40) == 2)
+        #expect(ProjectorJob.concurrency(layers: 4, width: width, threads: 8, availableBytes: 2 * each + 1) == 2)
+        #expect(ProjectorJob.concurrency(layers: 4, width: width, threads: 8, availableBytes: each / 2) == 1)
+        #expect(ProjectorJob.concurrency(layers: 1, width: width, threads: 8, availableBytes: 1 << 40) == 1)
+    }
+
     @Test func matchesTheOfficialProjectorOfGPT2() throws {
         let oracle = try OracleFixture("alphaedit-oracle")
         for layer in oracle.layers {

@@ -46,7 +46,7 @@ public final class LocalExecutor: EditExecutor {
     }
 
     public func projectors(_ stats: [LayerStatistics], threshold: Double) throws -> [NullSpaceProjector] {
-        try stats.map { try ProjectorJob.compute($0, threshold: threshold) }
+        try ProjectorJob.computeConcurrently(stats, threshold: threshold)
     }
 
     public func editStages(model: TransformerModel, tokenizer: Tokenizer, hparams: EditHyperParameters,
