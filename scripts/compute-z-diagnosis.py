@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Why do edits fail? One batch of CounterFact records edited with `alphaedit edit`, then, per
-request, the probability the target optimisation (compute_z) reached for the new object and
-whether the edit took (P(new) > P(true) on the rewrite prompt afterwards).
+"""Why do edits fail? One batch of CounterFact (or zsRE) records edited with `alphaedit edit`, then,
+per request, the probability the target optimisation (compute_z) reached for the new object and
+whether the edit took (P(new) > P(true) on the rewrite prompt afterwards). For zsRE the new object
+is `answers[0]` (the official target) and the "true" one `alt` (what a model trained with
+`--zsre-belief alt` says).
 
     python3 scripts/compute-z-diagnosis.py --records 0:40 --work /tmp/zdiag
     python3 scripts/compute-z-diagnosis.py --records 0:40 --work /tmp/zdiag --set clamp_norm_factor=16 --set v_num_grad_steps=50
     python3 scripts/compute-z-diagnosis.py --records 0:40 --work /tmp/zdiag --only-below 0.5 --from /tmp/zdiag/base
+    python3 scripts/compute-z-diagnosis.py --dataset zsre --records 0:40 --work /tmp/zdiag-zsre
 
 Uses the shipped model, hparams and statistics unless --model/--config/--stats-dir say otherwise;
 `--set key=value` overrides hparams (JSON values). Stay on the development slice (records 0:200).
@@ -18,8 +21,9 @@ import sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--records", default="0:40", help="START:END of the CounterFact file (default 0:40)")
-parser.add_argument("--data", default=os.path.join(root, "Data/counterfact-preknown-1093.json"))
+parser.add_argument("--records", default="0:40", help="START:END of the data file (default 0:40)")
+parser.add_argument("--dataset", choices=["counterfact", "zsre"], default="counterfact")
+parser.add_argument("--data", default=None, help="default: the dataset's file in Data/")
 parser.add_argument("--model", default=os.path.join(root, "Models/knowledge-gpt2"))
 parser.add_argument("--config", default=None, help="hparams (default: the model's alphaedit-hparams.json)")
 parser.add_argument("--stats-dir", default=None, help="default: the model's stats/")
@@ -34,10 +38,17 @@ parser.add_argument("--alphaedit", default=os.path.join(root, ".build/release/al
 args = parser.parse_args()
 
 start, end = (int(x) for x in args.records.split(":"))
-records = json.load(open(args.data))[start:end]
-requests = [{"case_id": r["case_id"], "prompt": r["requested_rewrite"]["prompt"], "subject": r["requested_rewrite"]["subject"],
-             "target_new": r["requested_rewrite"]["target_new"], "target_true": r["requested_rewrite"]["target_true"]}
-            for r in records]
+data = args.data or os.path.join(root, "Data", {"counterfact": "counterfact-preknown-1093.json",
+                                               "zsre": "zsre-easyedit-portability-1037.json"}[args.dataset])
+records = json.load(open(data))[start:end]
+if args.dataset == "counterfact":
+    requests = [{"case_id": r["case_id"], "prompt": r["requested_rewrite"]["prompt"], "subject": r["requested_rewrite"]["subject"],
+                 "target_new": r["requested_rewrite"]["target_new"], "target_true": r["requested_rewrite"]["target_true"]}
+                for r in records]
+else:
+    requests = [{"case_id": start + i, "prompt": r["src"].replace(r["subject"], "{}"), "subject": r["subject"],
+                 "target_new": {"str": r["answers"][0]}, "target_true": {"str": r["alt"]}}
+                for i, r in enumerate(records) if r["subject"] in r["src"]]
 if args.only_below is not None:
     if not args.previous:
         sys.exit("--only-below needs --from RUN")

@@ -11,7 +11,9 @@ internal import COpenBLAS
 // workers, each with any `--threads`. So OpenBLAS is pinned to one thread per call, and Linalg
 // parallelises itself: a product is cut into blocks whose sizes depend only on its shape
 // (``ProductSplit``), each block is one single-threaded BLAS call, and `threadCount` threads
-// take the blocks. One thread or sixteen compute exactly the same blocks.
+// take the blocks. One thread or sixteen compute exactly the same blocks. (Large products are
+// cut into row blocks sized for the thread count instead, where the kernel gives such blocks the
+// bytes of one unsplit call: GEMM-exact-rows.swift.)
 
 extension Linalg {
     /// The number of threads Linalg (and the transformer runtime) uses for one operation.
@@ -106,7 +108,8 @@ final class LockedValue<Value>: @unchecked Sendable {
     }
 }
 
-/// How a product is cut into blocks: a function of its shape alone, never of the thread count.
+/// How a product is cut into blocks: a function of its shape alone, never of the thread count
+/// (but see `exactRowBlock`, for products whose row blocks have one call's bytes).
 enum ProductSplit {
     /// Products with fewer multiply-adds than this run as one call.
     static let minimumWork = 1 << 18
