@@ -55,7 +55,8 @@ public struct ProjectorJob: Sendable {
     static func bytesPerLayer(width: Int) -> Int { 32 * width * width }
 
     /// Loads cached projectors whose provenance matches `stats`, computing the others with
-    /// `compute` (all missing layers in one call, so that owners can work in parallel) and caching them.
+    /// `compute` (all missing layers in one call, so that owners can work in parallel; default: in this
+    /// process, `computeConcurrently`) and caching them.
     public func run(stats: [LayerStatistics], events: EditEventHandler = { _ in },
                     compute: (([LayerStatistics]) throws -> [NullSpaceProjector])? = nil) throws -> [NullSpaceProjector] {
         var result: [Int: NullSpaceProjector] = [:]
@@ -75,7 +76,7 @@ public struct ProjectorJob: Sendable {
         if !missing.isEmpty {
             let threshold = self.threshold
             events(.stage("projectors of layers \(missing.map { String($0.layer) }.joined(separator: ", ")) (\(missing[0].width)×\(missing[0].width) eigendecompositions)"))
-            let computed = try compute?(missing) ?? missing.map { try Self.compute($0, threshold: threshold) }
+            let computed = try compute?(missing) ?? Self.computeConcurrently(missing, threshold: threshold)
             for (layerStats, projector) in zip(missing, computed) {
                 let path = url(layer: layerStats.layer)
                 try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
