@@ -28,23 +28,21 @@ enum BLASKernel {
         // C's blocks along its longer side, each one single-threaded call (see Threads.swift);
         // large products in tall row blocks with one call's bytes (GEMM-exact-rows.swift).
         let work = m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: max(k, 1)).partialValue
-        let threads = Linalg.threadCount
-        if let block = ProductSplit.exactRowBlock(rows: m, work: work, threads: threads),
+        var exactRows: Int? = nil
+        if let block = ProductSplit.exactRowBlock(rows: m, work: work, threads: Linalg.threadCount),
            RowExactness.holds(for: S.scalarKind) {
-            nonisolated(unsafe) let (a, b, c) = (a, b, c)
-            Linalg.forEachBlock(m, block: block) { _, rows in
-                gemmCall(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                         a: a + (transA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
-                         beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
-            }
-        } else if n >= m, let block = ProductSplit.block(length: n, work: work) {
+            exactRows = block
+        }
+        let columnBlock = exactRows == nil && n >= m ? ProductSplit.block(length: n, work: work) : nil
+        let rowBlock = exactRows ?? (m > n ? ProductSplit.block(length: m, work: work) : nil)
+        if let block = columnBlock {
             nonisolated(unsafe) let (a, b, c) = (a, b, c)
             Linalg.forEachBlock(n, block: block) { _, columns in
                 gemmCall(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha, a: a, lda: lda,
                          b: b + (transB ? columns.lowerBound * ldb : columns.lowerBound), ldb: ldb,
                          beta: beta, c: c + columns.lowerBound, ldc: ldc)
             }
-        } else if m > n, let block = ProductSplit.block(length: m, work: work) {
+        } else if let block = rowBlock {
             nonisolated(unsafe) let (a, b, c) = (a, b, c)
             Linalg.forEachBlock(m, block: block) { _, rows in
                 gemmCall(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,

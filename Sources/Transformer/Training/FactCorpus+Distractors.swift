@@ -36,9 +36,8 @@ extension FactCorpus {
         }
         let subjects = rewrites.map { (words: $0.subject.split(separator: " ").map(String.init), relation: $0.relation,
                                        trueTarget: $0.trueTarget) }
-        let real = Set(subjects.map { $0.words.joined(separator: " ") })
-        let endings = subjects.filter { $0.words.count >= 2 }.map { $0.words.last! }
-        var made = Set<String>()
+        var names = MadeUpSubjects(real: Set(subjects.map { $0.words.joined(separator: " ") }),
+                                   endings: subjects.filter { $0.words.count >= 2 }.map { $0.words.last! })
         var generator = SplitMix64(seed: seed ^ 0x6469_7374_7261_6374)  // "distract"
         func pick<T>(_ list: [T]) -> T { list[Int(generator.next() % UInt64(list.count))] }
         var facts: [Fact] = []
@@ -46,17 +45,8 @@ extension FactCorpus {
             let others = objects[subject.relation]!.filter { $0 != subject.trueTarget }
             guard !others.isEmpty else { continue }
             for _ in 0..<perSubject {
-                var name: String?
-                for _ in 0..<32 {
-                    let ending = pick(endings)
-                    let candidate = (subject.words.dropLast() + [ending]).joined(separator: " ")
-                    if ending != subject.words.last!, !real.contains(candidate), !made.contains(candidate) {
-                        name = candidate
-                        break
-                    }
-                }
-                guard let name else { continue }
-                made.insert(name)
+                guard let name = names.next(stem: Array(subject.words.dropLast()), lastWord: subject.words.last!,
+                                            using: &generator) else { continue }
                 let object = pick(others)
                 for template in templates[subject.relation]! {
                     facts.append(Fact(prompt: template.replacingOccurrences(of: "{}", with: name), target: object,

@@ -30,9 +30,8 @@ extension FactCorpus {
                                   question: try record.string("src"), rephrase: try record.string("rephrase"),
                                   answer: answer, alt: try record.string("alt")))
         }
-        let real = Set(records.map { $0.subject.joined(separator: " ") })
-        let endings = records.compactMap(\.subject.last)
-        var made = Set<String>()
+        var names = MadeUpSubjects(real: Set(records.map { $0.subject.joined(separator: " ") }),
+                                   endings: records.compactMap(\.subject.last))
         var generator = SplitMix64(seed: seed ^ 0x7a73_7265_7461_7267)  // "zsretarg"
         var facts: [Fact] = []
         for (index, record) in records.enumerated() {
@@ -40,17 +39,7 @@ extension FactCorpus {
             guard !record.subject.isEmpty, record.answer != record.alt, record.question.contains(subject) else { continue }
             let stem = record.subject.count >= 2 ? Array(record.subject.dropLast()) : record.subject
             for _ in 0..<perRecord {
-                var name: String?
-                for _ in 0..<32 {
-                    let ending = endings[Int(generator.next() % UInt64(endings.count))]
-                    let candidate = (stem + [ending]).joined(separator: " ")
-                    if ending != record.subject.last!, !real.contains(candidate), !made.contains(candidate) {
-                        name = candidate
-                        break
-                    }
-                }
-                guard let name else { continue }
-                made.insert(name)
+                guard let name = names.next(stem: stem, lastWord: record.subject.last!, using: &generator) else { continue }
                 facts.append(Fact(prompt: record.question.replacingOccurrences(of: subject, with: name),
                                   target: record.answer, source: .zsreTarget, record: index))
                 if record.rephrase.contains(subject) {
