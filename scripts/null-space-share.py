@@ -4,7 +4,8 @@
 For each request of an `alphaedit edit` run (its output directory's edits.jsonl), the MLP key (the down
 projection's input) at the subject's last token of the bare rewrite prompt is computed with a NumPy GPT-2
 (scripts/trace-reference.py's), for each edit layer, and its share inside the null space,
-||P k|| / ||k||, with P the cached projector of that layer. Prints one line per request and the mean share of
+||P k|| / ||k||, with P the cached projector of that layer, the room ||P k||^2 (to compare with L2), and the
+cosine of the nearest other projected key P k of the same batch (subjects ending in the same word have alike keys in low layers). Prints one line per request and the mean share of
 the edits that took and of those that did not (took: P(new) > P(true) on the rewrite prompt afterwards).
 
   python3 scripts/null-space-share.py --model DIR --run OUT --layers 0,1 [--threshold 0.1]
@@ -82,17 +83,32 @@ def keys(token_ids):
 
 
 rows = []
-for e, token_ids in zip(edits, ids):
-    k = keys(token_ids)
+all_keys = [keys(token_ids) for token_ids in ids]
+for i, (e, k) in enumerate(zip(edits, all_keys)):
     share = {l: float(np.linalg.norm(projectors[l] @ k[l]) / np.linalg.norm(k[l])) for l in layers}
+    room = {l: float(np.sum((projectors[l] @ k[l]) ** 2)) for l in layers}
+    # the nearest other key of the same batch (cosine of the projected keys P k, which the solve sees), where a shared last word makes keys alike
+    same_batch = [j for j, other in enumerate(edits) if j != i and other.get("batch") == e.get("batch")]
+    nearest = {}
+    for l in layers:
+        best = (-1.0, None)
+        for j in same_batch:
+            mine, other = projectors[l] @ k[l], projectors[l] @ all_keys[j][l]
+            cosine = float(mine @ other / (np.linalg.norm(mine) * np.linalg.norm(other)))
+            best = max(best, (cosine, j), key=lambda t: t[0])
+        nearest[l] = best
     took = e["after"]["target_new"]["probability"] > e["after"]["target_true"]["probability"]
     reached = e["target_optimisation"]["probability_after"]
-    rows.append((e["subject"], reached, took, share))
+    rows.append((e["subject"], reached, took, share, room, nearest))
     print(f"{e['subject'][:36]:<36}  z p {reached:.3f}  took {'yes' if took else 'no ':<3}  "
-          + "  ".join(f"layer {l} {share[l]:.3f}" for l in layers))
+          + "  ".join(f"layer {l} {share[l]:.3f} |Pk|^2 {room[l]:8.2f} nearest {nearest[l][0]:.3f}"
+                      + (f" ({edits[nearest[l][1]]['subject'][:20]})" if nearest[l][1] is not None else "")
+                      for l in layers))
 
 for label, keep in [("took", True), ("did not take", False)]:
     chosen = [r for r in rows if r[2] == keep]
     if chosen:
-        means = "  ".join(f"layer {l} {np.mean([r[3][l] for r in chosen]):.3f}" for l in layers)
-        print(f"{label}: {len(chosen)} edits, mean ||P k|| / ||k||: {means}")
+        means = "  ".join(f"layer {l} share {np.mean([r[3][l] for r in chosen]):.3f}"
+                          f" |Pk|^2 {np.mean([r[4][l] for r in chosen]):.2f}"
+                          f" nearest cosine {np.mean([r[5][l][0] for r in chosen]):.3f}" for l in layers)
+        print(f"{label}: {len(chosen)} edits, means: {means}")
