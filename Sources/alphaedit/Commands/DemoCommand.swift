@@ -11,7 +11,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Edit 50 CounterFact facts of the shipped knowledge model with AlphaEdit and MEMIT, and show the result.",
         discussion: """
         Runs from the repository root on Models/knowledge-gpt2 (a small GPT-2 trained by alphaedit on \
-        the true facts of CounterFact and zsRE; 8 blocks, see its MODEL_CARD.md). Edits the first \
+        the facts of CounterFact and zsRE; 8 blocks, see its MODEL_CARD.md). Edits the first \
         --edits CounterFact records in sequential batches of --batch-size with AlphaEdit and MEMIT \
         (hparams: Models/knowledge-gpt2/alphaedit-hparams.json), then prints greedy completions \
         before and after for --show edited prompts (the new object should appear) and for a \
