@@ -27,6 +27,9 @@ public struct ExperimentConfiguration: Sendable {
     public var generationRecords = 100
     public var generationSeed: UInt64 = 0
     public var overwrite = false
+    /// Edit the records with an evaluation sequence longer than the model's positions, but leave
+    /// them out of the metrics (listed in the report) instead of failing.
+    public var skipTooLong = false
 
     public init(modelDirectory: URL, hparamsFile: URL, dataset: EvaluationDataset, dataFile: URL,
                 outputDirectory: URL, statsDirectory: URL) {
@@ -64,9 +67,12 @@ public struct ExperimentReport: Sendable, Codable {
     /// method → seconds spent editing.
     public var editSeconds: [String: Double]
     public var notes: [String]
+    /// dataset → `case_id`s edited but left out of the metrics (`--skip-too-long`); absent when none.
+    public var leftOut: [String: [Int]]? = nil
 
     enum CodingKeys: String, CodingKey {
         case dataset, model, data, selection, edits, hparams, curves, methods, notes
+        case leftOut = "left_out"
         case batchSize = "batch_size", evaluateEvery = "eval_every", editSeconds = "edit_seconds"
     }
 }

@@ -98,10 +98,21 @@ public struct ExperimentRunner: Sendable {
         let clock = ContinuousClock()
 
         // The unedited model: every record once; each checkpoint averages the first k.
+        // It also finds the records too long for the model (`--skip-too-long`): the length of a
+        // record's sequences does not depend on the weights, so they are left out of every evaluation.
         events(.stage("evaluating the unedited model on \(requests.count) records"))
-        let unedited = try evaluate(original, tokenizer: tokenizer, upTo: requests.count, events: events)
-        curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: summary(unedited, upTo: k), seconds: 0) }
-        finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, events: events)
+        let unedited: [RecordResults], leftOut: LeftOut
+        do {
+            (unedited, leftOut) = try evaluate(original, tokenizer: tokenizer, upTo: requests.count, leaving: LeftOut(),
+                                               skipTooLong: c.skipTooLong, events: events)
+        } catch let error as EvaluationError {
+            guard case .sequenceTooLong = error else { throw error }
+            throw ExperimentError.invalidArgument("\(error); pass --skip-too-long to edit such records but leave them out of the metrics")
+        }
+        curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: summary(unedited, upTo: k, leaving: leftOut), seconds: 0) }
+        var generationLeftOut: [Int] = []
+        finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, leaving: leftOut,
+                                              generationLeftOut: &generationLeftOut, events: events)
 
         for algorithm in c.algorithms {
             let h = hparams[algorithm]!
@@ -124,14 +135,16 @@ public struct ExperimentRunner: Sendable {
                 if checkpoints.contains(done) {
                     events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
                     let evalStart = clock.now
-                    lastResults = try evaluate(session.model, tokenizer: tokenizer, upTo: done, events: events)
-                    points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done),
+                    lastResults = try evaluate(session.model, tokenizer: tokenizer, upTo: done, leaving: leftOut,
+                                               skipTooLong: false, events: events).results
+                    points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done, leaving: leftOut),
                                                   seconds: (clock.now - evalStart) / .seconds(1)))
                 }
             }
             curves[algorithm.rawValue] = points
             editSeconds[algorithm.rawValue] = seconds
-            finals[algorithm.rawValue] = try finalMetrics(session.model, tokenizer: tokenizer, results: lastResults, events: events)
+            finals[algorithm.rawValue] = try finalMetrics(session.model, tokenizer: tokenizer, results: lastResults, leaving: leftOut,
+                                                          generationLeftOut: &generationLeftOut, events: events)
             edited[algorithm] = (session.model, session.state)
         }
         var notes = [
@@ -143,12 +156,19 @@ public struct ExperimentRunner: Sendable {
         if c.dataset != .zsre && c.generation {
             notes.append("Fluency and consistency are measured at the end, on the first \(min(c.generationRecords, requests.count)) records, with top-5 sampling (seed \(c.generationSeed)); consistency uses an approximate TF-IDF reference corpus (the official attribute snippets are not available).")
         }
+        notes += leftOut.notes(counterFact: counterFact, zsreCaseIDs: zsreCaseIDs, of: requests.count, limit: config.maxPositions)
+        if !generationLeftOut.isEmpty {
+            let cases = Array(Set(generationLeftOut)).sorted().map(String.init).joined(separator: ", ")
+            notes.append("Fluency and consistency leave out case \(cases): prompt and generation do not fit the model's \(config.maxPositions) positions (--skip-too-long).")
+        }
         let data = c.dataset == .mixed ? [c.dataFile.path, c.zsreFile?.path ?? ""].joined(separator: " + ") : c.dataFile.path
         let report = ExperimentReport(dataset: c.dataset, model: c.modelDirectory.path, data: data,
                                       selection: c.selection.description, edits: requests.count, batchSize: c.batchSize,
                                       evaluateEvery: c.evaluateEvery, hparams: c.hparamsFile.path, curves: curves, methods: finals,
                                       editSeconds: editSeconds, notes: notes)
-        return Result(report: report, original: original, tokenizer: tokenizer, checkpoint: checkpoint,
+        var written = report
+        written.leftOut = leftOut.isEmpty ? nil : leftOut.caseIDs(counterFact: counterFact, zsreCaseIDs: zsreCaseIDs)
+        return Result(report: written, original: original, tokenizer: tokenizer, checkpoint: checkpoint,
                       fingerprint: fingerprint, edited: edited)
     }
 
@@ -172,32 +192,54 @@ public struct ExperimentRunner: Sendable {
         case zsre(ZsRERecordResult)
     }
 
-    /// Results of the first `count` requests (CounterFact ones first, then zsRE ones).
-    func evaluate(_ model: TransformerModel, tokenizer: Tokenizer, upTo count: Int, events: @escaping EditEventHandler) throws -> [RecordResults] {
+    /// The `case_id` of each selected zsRE record, in selection order.
+    var zsreCaseIDs: [Int] {
+        zip(order, requests).compactMap { reference, request in
+            if case .zsre = reference { return request.caseID }
+            return nil
+        }
+    }
+
+    /// Results of the first `count` requests that are not left out (CounterFact ones first, then
+    /// zsRE ones), and (with `skipTooLong`) the records found too long for the model.
+    func evaluate(_ model: TransformerModel, tokenizer: Tokenizer, upTo count: Int, leaving known: LeftOut,
+                  skipTooLong: Bool, events: @escaping EditEventHandler) throws -> (results: [RecordResults], leftOut: LeftOut) {
+        var counterFactIndices: [Int] = [], zsreIndices: [Int] = []
         var counterFactRecords: [CounterFactRecord] = [], zsreCases: [ZsRECase] = []
-        for (reference, request) in zip(order.prefix(count), requests) {
+        for (reference, request) in zip(order.prefix(count), requests) where !known.contains(reference) {
             switch reference {
-            case .counterFact(let i): counterFactRecords.append(counterFact[i])
-            case .zsre(let i): zsreCases.append(zsre[i].evaluationCase(caseID: request.caseID, tokenizer: tokenizer))
+            case .counterFact(let i):
+                counterFactIndices.append(i)
+                counterFactRecords.append(counterFact[i])
+            case .zsre(let i):
+                zsreIndices.append(i)
+                zsreCases.append(zsre[i].evaluationCase(caseID: request.caseID, tokenizer: tokenizer))
             }
         }
         var results: [RecordResults] = []
+        var leftOut = known
         if !counterFactRecords.isEmpty {
             let evaluator = CounterFactEvaluator(model: model, tokenizer: tokenizer)
-            results += try evaluator.evaluate(counterFactRecords, events: events).results.map { .counterFact($0) }
+            let (evaluated, skipped) = try evaluator.evaluate(counterFactRecords, skipTooLong: skipTooLong, events: events)
+            results += evaluated.map { .counterFact($0) }
+            leftOut.counterFact.formUnion(LeftOut.indices(of: skipped, among: zip(counterFactIndices, counterFactRecords.map(\.caseID))))
         }
         if !zsreCases.isEmpty {
             let evaluator = ZsREEvaluator(model: model, tokenizer: tokenizer)
-            results += try evaluator.evaluate(zsreCases, events: events).results.map { .zsre($0) }
+            let (evaluated, skipped) = try evaluator.evaluate(zsreCases, skipTooLong: skipTooLong, events: events)
+            results += evaluated.map { .zsre($0) }
+            leftOut.zsre.formUnion(LeftOut.indices(of: skipped, among: zip(zsreIndices, zsreCases.map(\.caseID))))
         }
-        return results
+        return (results, leftOut)
     }
 
-    /// Means ×100 of the records of the first `count` requests, per dataset (in a mixed run the
-    /// zsRE keys get a `zsre_` prefix: CounterFact has accuracy metrics of the same names).
-    func summary(_ results: [RecordResults], upTo count: Int) -> [String: Double] {
-        let counterFactCount = order.prefix(count).filter { if case .counterFact = $0 { return true }; return false }.count
-        let zsreCount = count - counterFactCount
+    /// Means ×100 of the records of the first `count` requests that are not left out, per dataset
+    /// (in a mixed run the zsRE keys get a `zsre_` prefix: CounterFact has accuracy metrics of the
+    /// same names).
+    func summary(_ results: [RecordResults], upTo count: Int, leaving leftOut: LeftOut) -> [String: Double] {
+        let kept = order.prefix(count).filter { !leftOut.contains($0) }
+        let counterFactCount = kept.filter { if case .counterFact = $0 { return true }; return false }.count
+        let zsreCount = kept.count - counterFactCount
         let counterFact = results.compactMap { if case .counterFact(let r) = $0 { return r }; return nil }.prefix(counterFactCount)
         let zsre = results.compactMap { if case .zsre(let r) = $0 { return r }; return nil }.prefix(zsreCount)
         var metrics: [(key: String, value: MetricStatistic)] = []
@@ -210,16 +252,21 @@ public struct ExperimentRunner: Sendable {
     }
 
     /// The last point's metrics plus, for CounterFact, fluency and consistency from generations.
-    func finalMetrics(_ model: TransformerModel, tokenizer: Tokenizer, results: [RecordResults], events: @escaping EditEventHandler) throws -> [String: Double] {
-        var metrics = summary(results, upTo: requests.count)
+    /// - Parameter generationLeftOut: gets the `case_id`s whose generation does not fit the model
+    ///   (only with `--skip-too-long`; otherwise that fails the run).
+    func finalMetrics(_ model: TransformerModel, tokenizer: Tokenizer, results: [RecordResults], leaving leftOut: LeftOut,
+                      generationLeftOut: inout [Int], events: @escaping EditEventHandler) throws -> [String: Double] {
+        var metrics = summary(results, upTo: requests.count, leaving: leftOut)
         guard configuration.dataset != .zsre, configuration.generation else { return metrics }
         let edited = results.filter { if case .counterFact = $0 { return true }; return false }.count
-        let records = Array(counterFact.prefix(min(configuration.generationRecords, edited)))
+        let kept = counterFact.indices.filter { !leftOut.counterFact.contains($0) }.map { counterFact[$0] }
+        let records = Array(kept.prefix(min(configuration.generationRecords, edited)))
         let generation = CounterFactGeneration(settings: GenerationSettings(seed: configuration.generationSeed),
                                                reference: ReferenceCorpus(records: counterFact))
         events(.stage("generation metrics on \(records.count) records"))
         let evaluator = CounterFactEvaluator(model: model, tokenizer: tokenizer, generation: generation)
-        let generated = try evaluator.evaluate(records, events: events).results
+        let (generated, skipped) = try evaluator.evaluate(records, skipTooLong: configuration.skipTooLong, events: events)
+        generationLeftOut += skipped
         let statistics = EvaluationReport.counterFactMetrics(generated)
         for key in [CounterFactMetric.fluency.rawValue, CounterFactMetric.consistency.rawValue] {
             if let value = statistics.first(where: { $0.key == key })?.value.mean { metrics[key] = value }

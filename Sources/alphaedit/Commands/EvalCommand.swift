@@ -84,7 +84,7 @@ struct EvalCommand: ParsableCommand {
                 evaluator.generation = CounterFactGeneration(settings: GenerationSettings(seed: seed), reference: ReferenceCorpus(records: all))
             }
             events(.stage("CounterFact records \(range.lowerBound)..<\(range.upperBound)" + (generation ? " (with generation)" : "")))
-            let (results, left) = try evaluator.evaluate(Array(all[range]), skipTooLong: skipTooLong, events: events)
+            let (results, left) = try Self.namingTheWayOut { try evaluator.evaluate(Array(all[range]), skipTooLong: skipTooLong, events: events) }
             skipped = left
             metrics = EvaluationReport.counterFactMetrics(results)
             score = EvaluationReport.counterFactScore(metrics)
@@ -96,8 +96,9 @@ struct EvalCommand: ParsableCommand {
             let range = try selection.range(count: all.count, path: data)
             let cases = range.map { all[$0].evaluationCase(caseID: $0, tokenizer: tokenizer) }
             events(.stage("zsRE records \(range.lowerBound)..<\(range.upperBound)"))
-            let (results, left) = try ZsREEvaluator(model: transformer, tokenizer: tokenizer)
-                .evaluate(cases, skipTooLong: skipTooLong, events: events)
+            let (results, left) = try Self.namingTheWayOut {
+                try ZsREEvaluator(model: transformer, tokenizer: tokenizer).evaluate(cases, skipTooLong: skipTooLong, events: events)
+            }
             skipped = left
             metrics = EvaluationReport.zsREMetrics(results)
             count = results.count
@@ -112,6 +113,14 @@ struct EvalCommand: ParsableCommand {
             try JSONOutput.print(report)
         } else {
             print(report.table)
+        }
+    }
+
+    /// Adds the flag that gets past a record too long for the model to its error.
+    static func namingTheWayOut<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as EvaluationError {
+            guard case .sequenceTooLong = error else { throw error }
+            throw CommandFailure("\(error); pass --skip-too-long to leave such records out (they are listed in the output)")
         }
     }
 }

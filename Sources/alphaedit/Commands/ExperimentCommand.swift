@@ -66,6 +66,10 @@ struct ExperimentCommand: ParsableCommand {
     @Option(name: .customLong("generation-records"), help: "Records whose generation prompts measure fluency and consistency.")
     var generationRecords = 100
 
+    @Flag(name: .customLong("skip-too-long"),
+          help: "Edit records with an evaluation prompt longer than the model's positions, but leave them out of every method's metrics (listed in the report) instead of failing.")
+    var skipTooLong = false
+
     @Option(help: "Seed for context templates and generations.")
     var seed: UInt64 = 0
 
@@ -111,6 +115,7 @@ struct ExperimentCommand: ParsableCommand {
         c.generation = !noGeneration
         c.generationRecords = generationRecords
         c.overwrite = true
+        c.skipTooLong = skipTooLong
         return c
     }
 
