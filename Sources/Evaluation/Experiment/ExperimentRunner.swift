@@ -95,7 +95,6 @@ public struct ExperimentRunner: Sendable {
         var finals: [String: [String: Double]] = [:]
         var editSeconds: [String: Double] = [:]
         var edited: [EditAlgorithm: (model: TransformerModel, state: EditState)] = [:]
-        let clock = ContinuousClock()
 
         // The unedited model: every record once; each checkpoint averages the first k.
         // It also finds the records too long for the model (`--skip-too-long`): the length of a
@@ -114,41 +113,43 @@ public struct ExperimentRunner: Sendable {
         finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, leaving: leftOut,
                                               generationLeftOut: &generationLeftOut, events: events)
 
+        // The statistics and projectors are prepared one algorithm at a time (they share the cache
+        // files); then each algorithm edits its own copy of the model, side by side when
+        // `sideBySideThreads` allows. Results are the same bytes either way: Linalg's results never
+        // depend on its thread count.
+        var states: [EditState] = []
         for algorithm in c.algorithms {
-            let h = hparams[algorithm]!
-            let prepared = try EditState.prepare(algorithm: algorithm, statistics: statsJob, model: { original },
-                                                 templates: templates, executor: executor, events: events)
-            let stages = try executor.editStages(model: original, tokenizer: tokenizer, hparams: h, algorithm: algorithm,
-                                                 templates: templates, events: events)
-            var session = try EditSession(stages: stages, state: prepared.state, events: events)
-            var points: [ExperimentPoint] = []
-            var seconds = 0.0
-            var done = 0
-            var lastResults: [RecordResults] = []
-            while done < requests.count {
-                let batch = Array(requests[done..<min(done + c.batchSize, requests.count)])
-                events(.stage("\(algorithm.rawValue): edits \(done + 1)–\(done + batch.count) of \(requests.count)"))
-                let start = clock.now
-                _ = try session.apply(batch)
-                seconds += (clock.now - start) / .seconds(1)
-                done += batch.count
-                if checkpoints.contains(done) {
-                    events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
-                    let evalStart = clock.now
-                    lastResults = try evaluate(session.model, tokenizer: tokenizer, upTo: done, leaving: leftOut,
-                                               skipTooLong: false, events: events).results
-                    points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done, leaving: leftOut),
-                                                  seconds: (clock.now - evalStart) / .seconds(1)))
+            states.append(try EditState.prepare(algorithm: algorithm, statistics: statsJob, model: { original },
+                                                templates: templates, executor: executor, events: events).state)
+        }
+        let shared = AlgorithmRunInputs(original: original, tokenizer: tokenizer, templates: templates,
+                                        checkpoints: checkpoints, leftOut: leftOut)
+        let threads = sideBySideThreads(executor: executor, weightBytes: 4 * config.parameterCount)
+        let runs: [AlgorithmRun]
+        if let threads {
+            events(.note("\(c.algorithms.map { Self.displayName($0) }.joined(separator: " and ")) run side by side, \(threads) thread\(threads == 1 ? "" : "s") each"))
+            runs = try Linalg.withThreadCount(threads) {
+                try SideBySide.run(c.algorithms.count) { i in
+                    let algorithm = c.algorithms[i]
+                    return try runAlgorithm(algorithm, state: states[i], shared: shared, executor: executor,
+                                            events: Self.tagged(events, with: algorithm))
                 }
             }
-            curves[algorithm.rawValue] = points
-            editSeconds[algorithm.rawValue] = seconds
-            finals[algorithm.rawValue] = try finalMetrics(session.model, tokenizer: tokenizer, results: lastResults, leaving: leftOut,
-                                                          generationLeftOut: &generationLeftOut, events: events)
-            edited[algorithm] = (session.model, session.state)
+        } else {
+            runs = try c.algorithms.indices.map { i in
+                try runAlgorithm(c.algorithms[i], state: states[i], shared: shared, executor: executor, events: events)
+            }
         }
+        for (algorithm, run) in zip(c.algorithms, runs) {
+            curves[algorithm.rawValue] = run.points
+            editSeconds[algorithm.rawValue] = run.seconds
+            finals[algorithm.rawValue] = run.metrics
+            generationLeftOut += run.generationLeftOut
+            edited[algorithm] = (run.model, run.state)
+        }
+        let clockNote = threads == nil ? "" : " The algorithms ran at the same time, \(threads!) thread\(threads! == 1 ? "" : "s") each: editing times are wall times of concurrent runs."
         var notes = [
-            "Metrics after k edits average the records edited so far (evaluate_sequential.py); the unedited model is evaluated on the same records.",
+            "Metrics after k edits average the records edited so far (evaluate_sequential.py); the unedited model is evaluated on the same records." + clockNote,
         ]
         if c.dataset == .mixed {
             notes.append("CounterFact and zsRE records are interleaved in proportion (\(counterFact.count) and \(zsre.count)); each dataset's metrics average its records edited so far.")
@@ -170,6 +171,87 @@ public struct ExperimentRunner: Sendable {
         written.leftOut = leftOut.isEmpty ? nil : leftOut.caseIDs(counterFact: counterFact, zsreCaseIDs: zsreCaseIDs)
         return Result(report: written, original: original, tokenizer: tokenizer, checkpoint: checkpoint,
                       fingerprint: fingerprint, edited: edited)
+    }
+
+    /// What every algorithm's run reads.
+    struct AlgorithmRunInputs: @unchecked Sendable {
+        let original: TransformerModel
+        let tokenizer: Tokenizer
+        let templates: ContextTemplates
+        let checkpoints: [Int]
+        let leftOut: LeftOut
+    }
+
+    /// One algorithm's sequential run: its curve, editing seconds, final metrics and edited model.
+    struct AlgorithmRun: @unchecked Sendable {
+        var points: [ExperimentPoint]
+        var seconds: Double
+        var metrics: [String: Double]
+        var generationLeftOut: [Int]
+        var model: TransformerModel
+        var state: EditState
+    }
+
+    /// Edits every request in batches from a fresh copy of the model, with metrics at each checkpoint.
+    func runAlgorithm(_ algorithm: EditAlgorithm, state: EditState, shared: AlgorithmRunInputs, executor: any EditExecutor,
+                      events: @escaping EditEventHandler) throws -> AlgorithmRun {
+        let c = configuration
+        let clock = ContinuousClock()
+        let stages = try executor.editStages(model: shared.original, tokenizer: shared.tokenizer, hparams: hparams[algorithm]!,
+                                             algorithm: algorithm, templates: shared.templates, events: events)
+        var session = try EditSession(stages: stages, state: state, events: events)
+        var points: [ExperimentPoint] = []
+        var seconds = 0.0
+        var done = 0
+        var lastResults: [RecordResults] = []
+        while done < requests.count {
+            let batch = Array(requests[done..<min(done + c.batchSize, requests.count)])
+            events(.stage("\(algorithm.rawValue): edits \(done + 1)–\(done + batch.count) of \(requests.count)"))
+            let start = clock.now
+            _ = try session.apply(batch)
+            seconds += (clock.now - start) / .seconds(1)
+            done += batch.count
+            if shared.checkpoints.contains(done) {
+                events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
+                let evalStart = clock.now
+                lastResults = try evaluate(session.model, tokenizer: shared.tokenizer, upTo: done, leaving: shared.leftOut,
+                                           skipTooLong: false, events: events).results
+                points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done, leaving: shared.leftOut),
+                                              seconds: (clock.now - evalStart) / .seconds(1)))
+            }
+        }
+        var generationLeftOut: [Int] = []
+        let metrics = try finalMetrics(session.model, tokenizer: shared.tokenizer, results: lastResults, leaving: shared.leftOut,
+                                       generationLeftOut: &generationLeftOut, events: events)
+        return AlgorithmRun(points: points, seconds: seconds, metrics: metrics, generationLeftOut: generationLeftOut,
+                            model: session.model, state: session.state)
+    }
+
+    /// The threads per algorithm when the algorithms can run side by side: in this process (the
+    /// local executor), with at least one thread each, and with memory for a copy of the model
+    /// per algorithm (at most half of what is available); nil runs them one after the other.
+    func sideBySideThreads(executor: any EditExecutor, weightBytes: Int) -> Int? {
+        let n = configuration.algorithms.count
+        guard n > 1, executor is LocalExecutor, Linalg.threadCount >= n else { return nil }
+        let needed = UInt64(weightBytes) * UInt64(2 * (n + 1))
+        guard needed <= HostMemory.available() / 2 else { return nil }
+        return Linalg.threadCount / n
+    }
+
+    static func displayName(_ algorithm: EditAlgorithm) -> String {
+        algorithm == .alphaedit ? "AlphaEdit" : "MEMIT"
+    }
+
+    /// `events` with the algorithm's name in front of progress details, so that two runs' progress
+    /// lines tell which is which.
+    static func tagged(_ events: @escaping EditEventHandler, with algorithm: EditAlgorithm) -> EditEventHandler {
+        { event in
+            if case .progress(let done, let total, let detail) = event {
+                events(.progress(done: done, total: total, detail: "\(algorithm.rawValue): \(detail)"))
+            } else {
+                events(event)
+            }
+        }
     }
 
     /// Edit counts at which metrics are taken: every K edits (at batch ends), and the end.

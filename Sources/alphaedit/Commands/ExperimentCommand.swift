@@ -15,6 +15,10 @@ struct ExperimentCommand: ParsableCommand {
         evaluated (and the unedited model on the same records). Writes report.json, report.md (the \
         paper's table) and report.svg (each metric against the number of edits) under --output-dir.
 
+        Without workers and with a thread for each (--threads, default: every core), AlphaEdit and \
+        MEMIT run at the same time, each on its share of the threads; the numbers are the same as \
+        one after the other. Records too long for the model stop the run unless --skip-too-long.
+
         Example (the committed results in docs/results/):
           alphaedit experiment --dataset counterfact --records 0:1000 --batch-size 100 --eval-every 100 \\
             --output-dir docs/results/counterfact-1000
