@@ -28,6 +28,18 @@ public struct EditJournal: Sendable {
         public var batchOfRequest: [Int]
         public var optimisation: [TargetOptimisationSummary]
 
+        public init(model: String, inputs: String, templates: [[String]], before: [[String: TargetScore]], nullSpace: [String: Int],
+                    batchesDone: Int, batchOfRequest: [Int], optimisation: [TargetOptimisationSummary]) {
+            self.model = model
+            self.inputs = inputs
+            self.templates = templates
+            self.before = before
+            self.nullSpace = nullSpace
+            self.batchesDone = batchesDone
+            self.batchOfRequest = batchOfRequest
+            self.optimisation = optimisation
+        }
+
         /// The record's files in the journal directory, named by its batch count.
         public var stateFile: String { "state-\(batchesDone).safetensors" }
         public var weightsFile: String { "weights-\(batchesDone).safetensors" }

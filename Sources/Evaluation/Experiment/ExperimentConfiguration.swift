@@ -30,6 +30,10 @@ public struct ExperimentConfiguration: Sendable {
     /// Edit the records with an evaluation sequence longer than the model's positions, but leave
     /// them out of the metrics (listed in the report) instead of failing.
     public var skipTooLong = false
+    /// Where the run records itself after every batch (``ExperimentJournal``); nil: nowhere.
+    public var journal: URL?
+    /// Go on from the journal instead of starting over.
+    public var resume = false
 
     public init(modelDirectory: URL, hparamsFile: URL, dataset: EvaluationDataset, dataFile: URL,
                 outputDirectory: URL, statsDirectory: URL) {

@@ -90,6 +90,7 @@ public struct ExperimentRunner: Sendable {
         let original = try TransformerModel.load(config: config, checkpoint: checkpoint, directoryName: c.modelDirectory.path)
         let templates = try templatesFromFile ?? ContextTemplates.sample(model: original, tokenizer: tokenizer, seed: c.templateSeed)
         let checkpoints = Self.checkpoints(total: requests.count, batchSize: c.batchSize, every: c.evaluateEvery)
+        let journal = try c.journal.map { ExperimentJournal(directory: $0, model: fingerprint, inputs: try inputsDigest()) }
 
         var curves: [String: [ExperimentPoint]] = [:]
         var finals: [String: [String: Double]] = [:]
@@ -99,19 +100,32 @@ public struct ExperimentRunner: Sendable {
         // The unedited model: every record once; each checkpoint averages the first k.
         // It also finds the records too long for the model (`--skip-too-long`): the length of a
         // record's sequences does not depend on the weights, so they are left out of every evaluation.
-        events(.stage("evaluating the unedited model on \(requests.count) records"))
-        let unedited: [RecordResults], leftOut: LeftOut
-        do {
-            (unedited, leftOut) = try evaluate(original, tokenizer: tokenizer, upTo: requests.count, leaving: LeftOut(),
-                                               skipTooLong: c.skipTooLong, events: events)
-        } catch let error as EvaluationError {
-            guard case .sequenceTooLong = error else { throw error }
-            throw ExperimentError.invalidArgument("\(error); pass --skip-too-long to edit such records but leave them out of the metrics")
-        }
-        curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: summary(unedited, upTo: k, leaving: leftOut), seconds: 0) }
+        // A journal records it, and each algorithm after every batch (`--resume`).
+        let leftOut: LeftOut
         var generationLeftOut: [Int] = []
-        finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, leaving: leftOut,
-                                              generationLeftOut: &generationLeftOut, events: events)
+        if c.resume, let recorded = try journal?.loadUnedited() {
+            events(.note("the unedited model's evaluation is in the journal \(journal!.directory.path)"))
+            leftOut = LeftOut(counterFact: Set(recorded.leftOutCounterFact), zsre: Set(recorded.leftOutZsRE))
+            curves["unedited"] = recorded.points
+            finals["unedited"] = recorded.metrics
+            generationLeftOut = recorded.generationLeftOut
+        } else {
+            events(.stage("evaluating the unedited model on \(requests.count) records"))
+            let unedited: [RecordResults]
+            do {
+                (unedited, leftOut) = try evaluate(original, tokenizer: tokenizer, upTo: requests.count, leaving: LeftOut(),
+                                                   skipTooLong: c.skipTooLong, events: events)
+            } catch let error as EvaluationError {
+                guard case .sequenceTooLong = error else { throw error }
+                throw ExperimentError.invalidArgument("\(error); pass --skip-too-long to edit such records but leave them out of the metrics")
+            }
+            curves["unedited"] = checkpoints.map { k in ExperimentPoint(edits: k, metrics: summary(unedited, upTo: k, leaving: leftOut), seconds: 0) }
+            finals["unedited"] = try finalMetrics(original, tokenizer: tokenizer, results: unedited, leaving: leftOut,
+                                                  generationLeftOut: &generationLeftOut, events: events)
+            try journal?.saveUnedited(ExperimentJournal.Unedited(
+                model: journal!.model, inputs: journal!.inputs, points: curves["unedited"]!, metrics: finals["unedited"]!,
+                leftOutCounterFact: leftOut.counterFact.sorted(), leftOutZsRE: leftOut.zsre.sorted(), generationLeftOut: generationLeftOut))
+        }
 
         // The statistics and projectors are prepared one algorithm at a time (they share the cache
         // files); then each algorithm edits its own copy of the model, side by side when
@@ -123,7 +137,7 @@ public struct ExperimentRunner: Sendable {
                                                 templates: templates, executor: executor, events: events).state)
         }
         let shared = AlgorithmRunInputs(original: original, tokenizer: tokenizer, templates: templates,
-                                        checkpoints: checkpoints, leftOut: leftOut)
+                                        checkpoints: checkpoints, leftOut: leftOut, journal: journal)
         let threads = sideBySideThreads(executor: executor, weightBytes: 4 * config.parameterCount)
         let runs: [AlgorithmRun]
         if let threads {
@@ -180,6 +194,7 @@ public struct ExperimentRunner: Sendable {
         let templates: ContextTemplates
         let checkpoints: [Int]
         let leftOut: LeftOut
+        let journal: ExperimentJournal?
     }
 
     /// One algorithm's sequential run: its curve, editing seconds, final metrics and edited model.
@@ -196,35 +211,75 @@ public struct ExperimentRunner: Sendable {
     func runAlgorithm(_ algorithm: EditAlgorithm, state: EditState, shared: AlgorithmRunInputs, executor: any EditExecutor,
                       events: @escaping EditEventHandler) throws -> AlgorithmRun {
         let c = configuration
+        let h = hparams[algorithm]!
         let clock = ContinuousClock()
-        let stages = try executor.editStages(model: shared.original, tokenizer: shared.tokenizer, hparams: hparams[algorithm]!,
+        var model = shared.original
+        var state = state
+        var progress = ExperimentJournal.Progress(batches: 0, edits: 0, points: [], seconds: 0, metrics: nil, generationLeftOut: [])
+        if c.resume, let journal = shared.journal, let resumed = try journal.load(algorithm, layers: h.layers) {
+            (progress, state) = (resumed.progress, resumed.state)
+            for (layer, weight) in resumed.weights { model.weights.blocks[layer].mlp.down.weight = weight }
+            if let metrics = progress.metrics {
+                events(.note("\(algorithm.rawValue): finished in the journal"))
+                return AlgorithmRun(points: progress.points, seconds: progress.seconds, metrics: metrics,
+                                    generationLeftOut: progress.generationLeftOut, model: model, state: state)
+            }
+            events(.note("\(algorithm.rawValue): resuming from the journal after \(progress.edits) edits"))
+        }
+        let stages = try executor.editStages(model: model, tokenizer: shared.tokenizer, hparams: h,
                                              algorithm: algorithm, templates: shared.templates, events: events)
         var session = try EditSession(stages: stages, state: state, events: events)
-        var points: [ExperimentPoint] = []
-        var seconds = 0.0
-        var done = 0
+        func record() throws {
+            try shared.journal?.save(algorithm, progress: progress, state: session.state, hparams: h,
+                                     weights: Dictionary(uniqueKeysWithValues: h.layers.map { ($0, session.model.weights.blocks[$0].mlp.down.weight) }))
+        }
         var lastResults: [RecordResults] = []
-        while done < requests.count {
+        while progress.edits < requests.count {
+            let done = progress.edits
             let batch = Array(requests[done..<min(done + c.batchSize, requests.count)])
             events(.stage("\(algorithm.rawValue): edits \(done + 1)–\(done + batch.count) of \(requests.count)"))
             let start = clock.now
             _ = try session.apply(batch)
-            seconds += (clock.now - start) / .seconds(1)
-            done += batch.count
-            if shared.checkpoints.contains(done) {
-                events(.stage("\(algorithm.rawValue): metrics after \(done) edits"))
+            progress.seconds += (clock.now - start) / .seconds(1)
+            progress.edits += batch.count
+            progress.batches += 1
+            if shared.checkpoints.contains(progress.edits) {
+                events(.stage("\(algorithm.rawValue): metrics after \(progress.edits) edits"))
                 let evalStart = clock.now
-                lastResults = try evaluate(session.model, tokenizer: shared.tokenizer, upTo: done, leaving: shared.leftOut,
+                lastResults = try evaluate(session.model, tokenizer: shared.tokenizer, upTo: progress.edits, leaving: shared.leftOut,
                                            skipTooLong: false, events: events).results
-                points.append(ExperimentPoint(edits: done, metrics: summary(lastResults, upTo: done, leaving: shared.leftOut),
-                                              seconds: (clock.now - evalStart) / .seconds(1)))
+                progress.points.append(ExperimentPoint(edits: progress.edits, metrics: summary(lastResults, upTo: progress.edits, leaving: shared.leftOut),
+                                                       seconds: (clock.now - evalStart) / .seconds(1)))
             }
+            try record()
+            FaultPoint.hit("experiment.batch-recorded")
+        }
+        if lastResults.isEmpty {
+            // Resumed after the last batch: its records' results again (the same: nothing has changed).
+            lastResults = try evaluate(session.model, tokenizer: shared.tokenizer, upTo: progress.edits, leaving: shared.leftOut,
+                                       skipTooLong: false, events: events).results
         }
         var generationLeftOut: [Int] = []
         let metrics = try finalMetrics(session.model, tokenizer: shared.tokenizer, results: lastResults, leaving: shared.leftOut,
                                        generationLeftOut: &generationLeftOut, events: events)
-        return AlgorithmRun(points: points, seconds: seconds, metrics: metrics, generationLeftOut: generationLeftOut,
+        progress.metrics = metrics
+        progress.generationLeftOut = generationLeftOut
+        try record()
+        return AlgorithmRun(points: progress.points, seconds: progress.seconds, metrics: metrics, generationLeftOut: generationLeftOut,
                             model: session.model, state: session.state)
+    }
+
+    /// A digest of every input that decides the report, for the journal: another experiment's
+    /// journal is refused.
+    func inputsDigest() throws -> String {
+        let c = configuration
+        var parts = [try Data(contentsOf: c.hparamsFile), try Data(contentsOf: c.dataFile)]
+        parts.append(try c.zsreFile.map { try Data(contentsOf: $0) } ?? Data())
+        parts.append(try c.contextTemplatesFile.map { try Data(contentsOf: $0) } ?? Data())
+        parts.append(Data(("\(c.dataset.rawValue) \(c.selection) batch \(c.batchSize) every \(c.evaluateEvery) "
+            + "algorithms \(c.algorithms.map(\.rawValue)) seed \(c.templateSeed) generation \(c.generation) \(c.generationRecords) "
+            + "\(c.generationSeed) skip \(c.skipTooLong) stats \(c.statsDirectory.standardizedFileURL.path)").utf8))
+        return EditJournal.digest(parts)
     }
 
     /// The threads per algorithm when the algorithms can run side by side: in this process (the

@@ -74,6 +74,9 @@ struct ExperimentCommand: ParsableCommand {
           help: "Edit records with an evaluation prompt longer than the model's positions, but leave them out of every method's metrics (listed in the report) instead of failing.")
     var skipTooLong = false
 
+    @Flag(help: ArgumentHelp("Go on from the journal in --job-dir: the unedited evaluation and the batches it records are not done again, and the report is the one of an uninterrupted run. (With --job-dir, an experiment records itself in journal/ there after each batch.)"))
+    var resume = false
+
     @Option(help: "Seed for context templates and generations.")
     var seed: UInt64 = 0
 
@@ -91,6 +94,7 @@ struct ExperimentCommand: ParsableCommand {
 
     func validate() throws {
         if zsreData != nil && dataset != .mixed { throw ValidationError("--zsre-data goes with --dataset mixed (use --data otherwise)") }
+        if resume && cluster.jobDir == nil { throw ValidationError("--resume needs --job-dir (the directory of the experiment to go on with)") }
         if batchSize < 1 || evalEvery < 1 { throw ValidationError("--batch-size and --eval-every must be at least 1") }
         if let records, RecordSelection(parsing: records) == nil { throw ValidationError("--records must be START:END, e.g. 0:100") }
         for name in algorithms.split(separator: ",") where EditAlgorithm(rawValue: String(name)) == nil {
@@ -120,6 +124,8 @@ struct ExperimentCommand: ParsableCommand {
         c.generationRecords = generationRecords
         c.overwrite = true
         c.skipTooLong = skipTooLong
+        c.journal = cluster.jobDir.map { URL(fileURLWithPath: $0, isDirectory: true).appendingPathComponent("journal") }
+        c.resume = resume
         return c
     }
 

@@ -30,7 +30,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Heartbeats a peer may miss before it is declared lost.", valueName: "n"))
     var liveness: Int = 3
 
-    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase), and where `alphaedit edit` keeps its journal (journal/, after each batch; `--resume` goes on from it). Default: <temporary directory>/alphaedit-job-<job id>, without a journal, removed when the job succeeds.", valueName: "dir"))
+    @Option(name: .customLong("job-dir"), help: ArgumentHelp("Where a distributed job writes job.json (its command and workers), plan.txt (memory model and placement) and timings.json (seconds per phase), and where `alphaedit edit` and `experiment` keep their journal (journal/, after each batch; `--resume` goes on from it). Default: <temporary directory>/alphaedit-job-<job id>, without a journal, removed when the job succeeds.", valueName: "dir"))
     var jobDir: String?
 
     @OptionGroup var curve: CurveOptions
