@@ -141,7 +141,7 @@ public struct ExperimentRunner: Sendable {
         let threads = sideBySideThreads(executor: executor, weightBytes: 4 * config.parameterCount)
         let runs: [AlgorithmRun]
         if let threads {
-            events(.note("\(c.algorithms.map { Self.displayName($0) }.joined(separator: " and ")) run side by side, \(threads) thread\(threads == 1 ? "" : "s") each"))
+            events(.note("\(c.algorithms.map { ExperimentReport.title($0.rawValue) }.joined(separator: " and ")) run side by side, \(threads) thread\(threads == 1 ? "" : "s") each"))
             runs = try Linalg.withThreadCount(threads) {
                 try SideBySide.run(c.algorithms.count) { i in
                     let algorithm = c.algorithms[i]
@@ -291,10 +291,6 @@ public struct ExperimentRunner: Sendable {
         let needed = UInt64(weightBytes) * UInt64(2 * (n + 1))
         guard needed <= HostMemory.available() / 2 else { return nil }
         return Linalg.threadCount / n
-    }
-
-    static func displayName(_ algorithm: EditAlgorithm) -> String {
-        algorithm == .alphaedit ? "AlphaEdit" : "MEMIT"
     }
 
     /// `events` with the algorithm's name in front of progress details, so that two runs' progress
