@@ -36,6 +36,8 @@ import Testing
         #expect(resumed.stderr.contains("unedited model's evaluation is in the journal"), "\(resumed.stderr)")
         #expect(resumed.stderr.contains("alphaedit: finished in the journal"), "\(resumed.stderr)")
         #expect(resumed.stderr.contains("memit: resuming from the journal after 2 edits"), "\(resumed.stderr)")
+        // Both algorithms go on from their records, which hold their states: nothing is prepared again.
+        #expect(!resumed.stderr.contains("projector"), "\(resumed.stderr)")
         let (a, b) = (try report("whole"), try report("resumed"))
         #expect((a["methods"] as! [String: [String: Double]]) == (b["methods"] as! [String: [String: Double]]))
         let metrics = { (report: [String: Any]) in

@@ -131,10 +131,16 @@ public struct ExperimentRunner: Sendable {
         // files); then each algorithm edits its own copy of the model, side by side when
         // `sideBySideThreads` allows. Results are the same bytes either way: Linalg's results never
         // depend on its thread count.
-        var states: [EditState] = []
+        // An algorithm recorded in the journal goes on from its record, which holds its state
+        // (projectors or second moments included): nothing is prepared for it.
+        var starts: [AlgorithmStart] = []
         for algorithm in c.algorithms {
-            states.append(try EditState.prepare(algorithm: algorithm, statistics: statsJob, model: { original },
-                                                templates: templates, executor: executor, events: events).state)
+            if c.resume, let journal, let resumed = try journal.load(algorithm, layers: hparams[algorithm]!.layers) {
+                starts.append(.resumed(progress: resumed.progress, state: resumed.state, weights: resumed.weights))
+            } else {
+                starts.append(.fresh(try EditState.prepare(algorithm: algorithm, statistics: statsJob, model: { original },
+                                                           templates: templates, executor: executor, events: events).state))
+            }
         }
         let shared = AlgorithmRunInputs(original: original, tokenizer: tokenizer, templates: templates,
                                         checkpoints: checkpoints, leftOut: leftOut, journal: journal)
@@ -145,13 +151,13 @@ public struct ExperimentRunner: Sendable {
             runs = try Linalg.withThreadCount(threads) {
                 try SideBySide.run(c.algorithms.count) { i in
                     let algorithm = c.algorithms[i]
-                    return try runAlgorithm(algorithm, state: states[i], shared: shared, executor: executor,
+                    return try runAlgorithm(algorithm, from: starts[i], shared: shared, executor: executor,
                                             events: Self.tagged(events, with: algorithm))
                 }
             }
         } else {
             runs = try c.algorithms.indices.map { i in
-                try runAlgorithm(c.algorithms[i], state: states[i], shared: shared, executor: executor, events: events)
+                try runAlgorithm(c.algorithms[i], from: starts[i], shared: shared, executor: executor, events: events)
             }
         }
         for (algorithm, run) in zip(c.algorithms, runs) {
@@ -207,18 +213,29 @@ public struct ExperimentRunner: Sendable {
         var state: EditState
     }
 
-    /// Edits every request in batches from a fresh copy of the model, with metrics at each checkpoint.
-    func runAlgorithm(_ algorithm: EditAlgorithm, state: EditState, shared: AlgorithmRunInputs, executor: any EditExecutor,
+    /// Where an algorithm's run begins: a prepared state before the first edit, or the journal's
+    /// last record (`--resume`).
+    enum AlgorithmStart: @unchecked Sendable {
+        case fresh(EditState)
+        case resumed(progress: ExperimentJournal.Progress, state: EditState, weights: [Int: Matrix<Float>])
+    }
+
+    /// Edits every request in batches from a fresh copy of the model (or from where the journal
+    /// left it), with metrics at each checkpoint.
+    func runAlgorithm(_ algorithm: EditAlgorithm, from start: AlgorithmStart, shared: AlgorithmRunInputs, executor: any EditExecutor,
                       events: @escaping EditEventHandler) throws -> AlgorithmRun {
         let c = configuration
         let h = hparams[algorithm]!
         let clock = ContinuousClock()
         var model = shared.original
-        var state = state
+        var state: EditState
         var progress = ExperimentJournal.Progress(batches: 0, edits: 0, points: [], seconds: 0, metrics: nil, generationLeftOut: [])
-        if c.resume, let journal = shared.journal, let resumed = try journal.load(algorithm, layers: h.layers) {
-            (progress, state) = (resumed.progress, resumed.state)
-            for (layer, weight) in resumed.weights { model.weights.blocks[layer].mlp.down.weight = weight }
+        switch start {
+        case .fresh(let prepared):
+            state = prepared
+        case .resumed(let recorded, let recordedState, let weights):
+            (progress, state) = (recorded, recordedState)
+            for (layer, weight) in weights { model.weights.blocks[layer].mlp.down.weight = weight }
             if let metrics = progress.metrics {
                 events(.note("\(algorithm.rawValue): finished in the journal"))
                 return AlgorithmRun(points: progress.points, seconds: progress.seconds, metrics: metrics,

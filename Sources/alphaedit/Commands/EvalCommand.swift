@@ -19,19 +19,24 @@ struct EvalCommand: ParsableCommand {
         approximate: the reference texts and idf are built from the dataset file, not the official \
         Wikipedia snippets). zsRE: teacher-forced top-1 token accuracies.
 
-        Example:
+        Without --model and --data it evaluates the shipped model on the repository's Data/ copy of \
+        --dataset (CounterFact by default).
+
+        Examples:
+          alphaedit eval --dataset zsre --records 0:200
           alphaedit eval --model Tests/Fixtures/alphaedit-oracle/model --dataset counterfact \\
             --data /work/shared/data/counterfact-preknown-1093.json --records 0:20
         """
     )
 
-    @OptionGroup var model: ModelOptions
+    @Option(help: ArgumentHelp("A Hugging Face model directory (default: the shipped Models/knowledge-gpt2).", valueName: "dir"))
+    var model: String?
 
     @Option(help: "counterfact or zsre.")
-    var dataset: EvaluationDataset
+    var dataset: EvaluationDataset = .counterfact
 
-    @Option(help: ArgumentHelp("The dataset file: a CounterFact JSON list, or a zsRE MEND-format JSON list.", valueName: "file"))
-    var data: String
+    @Option(help: ArgumentHelp("The dataset file: a CounterFact JSON list, or a zsRE MEND-format JSON list (default: the repository's Data/ copy of --dataset).", valueName: "file"))
+    var data: String?
 
     @Option(help: ArgumentHelp("Which records: N (the first N) or START:END (positions in the file, END excluded).", valueName: "N|START:END"))
     var records: String?
@@ -56,19 +61,24 @@ struct EvalCommand: ParsableCommand {
         if let records, RecordSelection(parsing: records) == nil {
             throw ValidationError("--records \(records): expected N or START:END with 0 <= START <= END")
         }
-        guard FileManager.default.fileExists(atPath: data) else { throw ValidationError("--data \(data): no such file") }
+        if let model { try ModelOptions.checkDirectory(model) }
+        if let data, !FileManager.default.fileExists(atPath: data) { throw ValidationError("--data \(data): no such file") }
     }
+
+    var modelURL: URL { model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model }
+    var dataURL: URL { data.map { URL(fileURLWithPath: $0) } ?? (dataset == .zsre ? Shipped.zsre : Shipped.counterFact) }
 
     func run() throws {
         let selection = records.flatMap(RecordSelection.init(parsing:)) ?? .all
         let reporter = ProgressReporter(quiet: quiet)
         let events = reporter.handler
         let started = Date()
-        let dataURL = URL(fileURLWithPath: data)
+        let (modelURL, dataURL) = (modelURL, dataURL)
+        let data = self.data ?? dataURL.path
 
-        events(.stage("loading \(model.model)"))
-        let transformer = try TransformerModel.load(directory: model.modelURL)
-        let tokenizer = try Tokenizer(directory: model.modelURL, model: transformer.config)
+        events(.stage("loading \(model ?? modelURL.path)"))
+        let transformer = try TransformerModel.load(directory: modelURL)
+        let tokenizer = try Tokenizer(directory: modelURL, model: transformer.config)
 
         let metrics: [(key: String, value: MetricStatistic)]
         var score: Double?
@@ -105,7 +115,7 @@ struct EvalCommand: ParsableCommand {
         }
 
         let report = EvaluationReport(
-            dataset: dataset, model: model.model, data: data, selection: selection.description, records: count, skipped: skipped,
+            dataset: dataset, model: model ?? modelURL.path, data: data, selection: selection.description, records: count, skipped: skipped,
             seed: generation ? seed : nil, generation: generation, tokenizerAddsBOS: tokenizer.addsBOS, metrics: metrics,
             score: score, seconds: Date().timeIntervalSince(started),
             notes: EvaluationReport.notes(dataset: dataset, generation: generation))

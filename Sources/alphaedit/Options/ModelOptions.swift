@@ -10,13 +10,16 @@ struct ModelOptions: ParsableArguments {
 
     var modelURL: URL { URL(fileURLWithPath: model, isDirectory: true) }
 
-    func validate() throws {
+    func validate() throws { try Self.checkDirectory(model) }
+
+    /// Throws unless `path` is a directory, naming `--model`.
+    static func checkDirectory(_ path: String) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
-            throw ValidationError("--model \(model): no such directory")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ValidationError("--model \(path): no such directory")
         }
         guard isDirectory.boolValue else {
-            throw ValidationError("--model \(model): not a directory (pass the folder that holds config.json)")
+            throw ValidationError("--model \(path): not a directory (pass the folder that holds config.json)")
         }
     }
 }
