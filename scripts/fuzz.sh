@@ -6,13 +6,14 @@
 # TARGET is a harness (FuzzSafetensors, FuzzEnvelope…; the "Fuzz" prefix may be left out). SECONDS
 # 0 means no time limit (then give -runs=N). The harnesses are built (if needed) into Fuzz/.build
 # with -sanitize=fuzzer,address; each run works on a scratch copy of its seed corpus
-# Fuzz/Corpus/TARGET (new inputs stay in the scratch directory, which is printed, unless
-# FUZZ_SAVE_CORPUS=1 merges them back into the committed corpus). Crash, timeout and OOM inputs
-# are written under FUZZ_ARTIFACTS (default: the scratch directory) and named in the failure
-# message. Exits non-zero if a harness fails to build or any run finds a crash.
+# Fuzz/Corpus/TARGET (FUZZ_SAVE_CORPUS=1 merges new inputs back into the committed corpus). Crash,
+# timeout and OOM inputs are written under FUZZ_ARTIFACTS (default: the scratch directory) and
+# named in the failure message. A mktemp scratch directory is removed after a clean run (kept
+# after a failure, or with FUZZ_KEEP_SCRATCH=1). Exits non-zero if a harness fails to build or any
+# run finds a crash.
 #
 # Environment: FUZZ_ARTIFACTS, FUZZ_SCRATCH (scratch root, default a mktemp directory),
-# FUZZ_SAVE_CORPUS=1, FUZZ_NO_BUILD=1 (use the binaries as built), FUZZ_NICE (default 5).
+# FUZZ_SAVE_CORPUS=1, FUZZ_KEEP_SCRATCH=1, FUZZ_NO_BUILD=1 (use the binaries as built), FUZZ_NICE (default 5).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -108,5 +109,9 @@ done
 if [ ${#TARGETS[@]} -gt 1 ]; then
     echo "fuzz.sh: summary"
     printf '  %s\n' "${summary[@]}"
+fi
+# A scratch directory of our own goes when every harness passed; a failure keeps its logs and inputs.
+if [ $status -eq 0 ] && [ -z "${FUZZ_SCRATCH:-}" ] && [ -z "${FUZZ_ARTIFACTS:-}" ] && [ "${FUZZ_KEEP_SCRATCH:-0}" != 1 ]; then
+    rm -rf "$SCRATCH"
 fi
 exit $status

@@ -8,11 +8,29 @@ public final class LocalWorkers {
     public let directory: URL
     private var processes: [Process] = []
 
-    /// A private directory for the ipc socket (mode 0700), removed by ``stop()``.
+    /// A private directory for the ipc socket (mode 0700), removed by ``stop()``. The directories
+    /// of coordinators that were killed before they could remove theirs are removed first.
     public static func makeDirectory() throws -> URL {
+        removeStaleDirectories()
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return url
+    }
+
+    /// Removes `alphaedit-<pid>-<suffix>` directories of the temporary folder whose process is gone
+    /// and which hold nothing but sockets (what ``makeDirectory()`` made for a killed coordinator).
+    static func removeStaleDirectories() {
+        let fileManager = FileManager.default
+        let temporary = fileManager.temporaryDirectory
+        for name in (try? fileManager.contentsOfDirectory(atPath: temporary.path)) ?? [] {
+            let parts = name.split(separator: "-")
+            guard parts.count == 3, parts[0] == "alphaedit", parts[2].count == 8, let pid = Int32(parts[1]), pid > 0,
+                  kill(pid, 0) == -1, errno == ESRCH else { continue }
+            let directory = temporary.appendingPathComponent(name)
+            guard let entries = try? fileManager.contentsOfDirectory(atPath: directory.path),
+                  entries.allSatisfy({ $0.hasSuffix(".sock") }) else { continue }
+            try? fileManager.removeItem(at: directory)
+        }
     }
 
     /// Starts `count` workers running `executable worker --connect endpoint --threads threads

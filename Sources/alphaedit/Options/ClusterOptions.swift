@@ -74,10 +74,15 @@ struct ClusterOptions: ParsableArguments {
         let coordinator: Coordinator
         let count: Int
         if let workers {
-            let directory = try LocalWorkers.makeDirectory()
-            coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log,
-                                          heartbeat: heartbeatDuration, liveness: liveness)
             let memory = try workerMemory.map { try ByteCount(parsing: $0, flag: "--worker-memory").bytes } ?? HostMemory.available() / UInt64(workers)
+            let directory = try LocalWorkers.makeDirectory()
+            do {
+                coordinator = try Coordinator(binding: Endpoint.ipc(directory: directory, name: "coordinator"), log: log,
+                                              heartbeat: heartbeatDuration, liveness: liveness)
+            } catch {
+                try? FileManager.default.removeItem(at: directory)
+                throw error
+            }
             local = try LocalWorkers(count: workers, executable: LocalWorkers.currentExecutable, endpoint: coordinator.endpoint,
                                      directory: directory, threads: threads, memory: memory,
                                      heartbeat: heartbeat, liveness: liveness)
