@@ -52,6 +52,30 @@ import Testing
         #expect(!String(decoding: try JSONEncoder().encode(Self.architecture), as: UTF8.self).contains("n_inner"))
     }
 
+    /// `--activation relu` (sparse keys): the config names it, the runtime uses it, training runs
+    /// and lowers the loss, and a name the runtime lacks is refused.
+    @Test func aReLUModelTrains() throws {
+        #expect(Self.architecture.configJSON.contains("\"activation_function\": \"gelu_new\""))
+        var relu = Self.architecture
+        relu.activation = "relu"
+        var checked = relu
+        checked.vocabularySize = 4096  // the fixture's 40 is below what `train` accepts
+        #expect(checked.problem == nil)
+        #expect(relu.configJSON.contains("\"activation_function\": \"relu\""))
+        let config = try relu.modelConfig()
+        #expect(config.activation == .relu)
+        let hp = Self.hyperParameters(steps: 40)
+        var trainer = Trainer(config: config, data: TrainingData(documents: Self.documents(), endOfText: 0, maxLength: 16,
+                                                                 batchSize: hp.batchSize, seed: hp.seed), hyperParameters: hp)
+        var losses: [Double] = []
+        while !trainer.isFinished { losses.append(trainer.trainStep().loss) }
+        let (first, last) = (losses.prefix(3).reduce(0, +) / 3, losses.suffix(3).reduce(0, +) / 3)
+        #expect(last < first - 0.5, "\(losses)")
+        #expect(try JSONDecoder().decode(GPT2Architecture.self, from: JSONEncoder().encode(relu)) == relu)
+        checked.activation = "swish"
+        #expect(checked.problem?.contains("activation \"swish\" is not one of gelu_new, gelu, relu") == true, "\(checked.problem ?? "")")
+    }
+
     @Test func sameSeedGivesTheSameWeights() throws {
         var a = try Self.trainer(), b = try Self.trainer(), c = try Self.trainer(seed: 8)
         for _ in 0..<4 { _ = a.trainStep(); _ = b.trainStep(); _ = c.trainStep() }

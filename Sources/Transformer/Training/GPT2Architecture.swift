@@ -13,9 +13,14 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
     public var endOfTextID: Int
     /// n_inner, the MLP's hidden width (the keys' width d0 of an edit); nil is GPT-2's 4 × width.
     public var mlpWidth: Int?
+    /// The MLP's activation_function (gelu_new, gelu or relu); nil is GPT-2's gelu_new.
+    public var activation: String?
+
+    /// The activations a trained model may use.
+    public static let activations = ["gelu_new", "gelu", "relu"]
 
     public init(layers: Int, width: Int, heads: Int, vocabularySize: Int, contextLength: Int, endOfTextID: Int = 0,
-                mlpWidth: Int? = nil) {
+                mlpWidth: Int? = nil, activation: String? = nil) {
         self.layers = layers
         self.width = width
         self.heads = heads
@@ -23,11 +28,13 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
         self.contextLength = contextLength
         self.endOfTextID = endOfTextID
         self.mlpWidth = mlpWidth
+        self.activation = activation
     }
 
     enum CodingKeys: String, CodingKey {
         case layers = "n_layer", width = "n_embd", heads = "n_head", vocabularySize = "vocab_size"
         case contextLength = "n_positions", endOfTextID = "eos_token_id", mlpWidth = "n_inner"
+        case activation = "activation_function"
     }
 
     /// The MLP's hidden width.
@@ -40,6 +47,9 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
         if vocabularySize < 257 { return "vocabulary size must be at least 257 (256 bytes and <|endoftext|>)" }
         if contextLength < 2 { return "context length must be at least 2" }
         if let mlpWidth, mlpWidth < 1 { return "MLP width must be at least 1" }
+        if let activation, !Self.activations.contains(activation) {
+            return "activation \"\(activation)\" is not one of \(Self.activations.joined(separator: ", "))"
+        }
         return nil
     }
 
@@ -51,11 +61,12 @@ public struct GPT2Architecture: Codable, Sendable, Equatable {
     }
 
     /// transformers' GPT2Config for this shape, as `save_pretrained` writes it (sorted keys,
-    /// 2-space indent): gelu_new, layer-norm epsilon 1e-5, tied embeddings, no dropout.
+    /// 2-space indent): gelu_new unless `activation` says otherwise, layer-norm epsilon 1e-5, tied
+    /// embeddings, no dropout.
     public var configJSON: String {
         let eot = endOfTextID
         let fields: [(String, String)] = [
-            ("activation_function", "\"gelu_new\""),
+            ("activation_function", "\"\(activation ?? "gelu_new")\""),
             ("architectures", "[\n    \"GPT2LMHeadModel\"\n  ]"),
             ("attn_pdrop", "0.0"),
             ("bos_token_id", "\(eot)"),

@@ -31,10 +31,12 @@ struct ArchitectureOptions: ParsableArguments {
     @Option(name: .customLong("mlp-width"),
             help: "The MLP's hidden width (n_inner: the width of the keys an edit writes to). Default: 4 × --width.")
     var mlpWidth: Int?
+    @Option(help: ArgumentHelp("The MLP's activation_function: gelu_new (GPT-2's), gelu or relu (sparse keys).", valueName: "name"))
+    var activation = "gelu_new"
 
-    func architecture(vocabularySize: Int) -> GPT2Architecture {
+    func architecture(vocabularySize: Int, endOfTextID: Int = 0) -> GPT2Architecture {
         GPT2Architecture(layers: layers, width: width, heads: heads, vocabularySize: vocabularySize, contextLength: contextLength,
-                         mlpWidth: mlpWidth)
+                         endOfTextID: endOfTextID, mlpWidth: mlpWidth, activation: activation == "gelu_new" ? nil : activation)
     }
 
     func validate() throws {
@@ -162,9 +164,7 @@ struct TrainRunCommand: ParsableCommand {
         guard let endOfText = tok.eosTokenID else {
             throw TrainCommandError("\(tokenizerDirectory.path): tokenizer_config.json names no eos_token")
         }
-        let architecture = GPT2Architecture(layers: shape.layers, width: shape.width, heads: shape.heads,
-                                            vocabularySize: tok.vocabularySize, contextLength: shape.contextLength,
-                                            endOfTextID: endOfText, mlpWidth: shape.mlpWidth)
+        let architecture = shape.architecture(vocabularySize: tok.vocabularySize, endOfTextID: endOfText)
         if let problem = architecture.problem { throw TrainCommandError(problem) }
 
         let ids = documents.map { tok.encode($0, addSpecialTokens: false) }
@@ -178,7 +178,7 @@ struct TrainRunCommand: ParsableCommand {
         log.line(String(format: "data: %d tokens in %d documents, %d steps per epoch; %d steps (%.2f epochs)",
                         probe.tokenCount, probe.documents.count, probe.batchesPerEpoch, totalSteps,
                         Double(totalSteps) / Double(probe.batchesPerEpoch)))
-        log.line("model: \(architecture.layers) layers, width \(architecture.width)\(architecture.mlpWidth.map { ", MLP width \($0)" } ?? ""), \(architecture.heads) heads, vocabulary \(architecture.vocabularySize), context \(architecture.contextLength): \(architecture.parameterCount) parameters")
+        log.line("model: \(architecture.layers) layers, width \(architecture.width)\(architecture.mlpWidth.map { ", MLP width \($0)" } ?? "")\(architecture.activation.map { ", \($0)" } ?? ""), \(architecture.heads) heads, vocabulary \(architecture.vocabularySize), context \(architecture.contextLength): \(architecture.parameterCount) parameters")
 
         var trainer: Trainer
         if resume && FileManager.default.fileExists(atPath: checkpointURL.path) {
