@@ -73,6 +73,15 @@ def gelu_new(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
+def gelu(x):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return (0.5 * x * (1 + erf(x / math.sqrt(2)))).astype(x.dtype)
+
+
+# config.json's activation_function (GPT-2 checkpoints `alphaedit train` writes).
+ACTIVATIONS = {"gelu_new": gelu_new, "gelu_pytorch_tanh": gelu_new, "gelu": gelu, "relu": lambda x: np.maximum(x, 0)}
+
+
 class GPT2:
     def __init__(self, directory):
         self.config = json.load(open(f"{directory}/config.json"))
@@ -82,6 +91,9 @@ class GPT2:
         self.layers = self.config["n_layer"]
         self.heads = self.config["n_head"]
         self.eps = self.config.get("layer_norm_epsilon", 1e-5)
+        name = self.config.get("activation_function", "gelu_new")
+        assert name in ACTIVATIONS, f"activation_function {name!r} is not one of {sorted(ACTIVATIONS)}"
+        self.activation = ACTIVATIONS[name]
 
     def embed(self, ids):
         return self.t["wte.weight"][ids] + self.t["wpe.weight"][np.arange(len(ids))]
@@ -109,7 +121,7 @@ class GPT2:
         """The MLP's hidden activation of block l (the down projection's input, an edit's key) [B, T, f]."""
         p = f"h.{l}."
         x = layer_norm(h, self.t[p + "ln_2.weight"], self.t[p + "ln_2.bias"], self.eps)
-        return gelu_new(x @ self.t[p + "mlp.c_fc.weight"] + self.t[p + "mlp.c_fc.bias"])
+        return self.activation(x @ self.t[p + "mlp.c_fc.weight"] + self.t[p + "mlp.c_fc.bias"])
 
     def block(self, l, h, patch, keys=None):
         """h: [B, T, d]; patch(kind, l, out) may overwrite rows of 'attn' and 'mlp' outputs; keys(l, key)
