@@ -55,7 +55,7 @@ struct ExperimentCommand: ParsableCommand {
     @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where the report goes.", valueName: "dir"))
     var outputDir = "out/experiment"
 
-    @Option(name: .customLong("stats-dir"), help: ArgumentHelp("Statistics cache (default: the shipped model's stats/).", valueName: "dir"))
+    @Option(name: .customLong("stats-dir"), help: ArgumentHelp("Statistics cache (default: the --model directory's stats/).", valueName: "dir"))
     var statsDir: String?
 
     @Option(help: ArgumentHelp("Corpus for statistics that are not cached.", valueName: "file"))
