@@ -143,11 +143,17 @@ struct TrainRunCommand: ParsableCommand {
         let tokenizerDirectory: URL
         if let tokenizer {
             tokenizerDirectory = URL(fileURLWithPath: tokenizer, isDirectory: true)
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
             for name in ["tokenizer.json", "tokenizer_config.json"] {
                 let source = tokenizerDirectory.appendingPathComponent(name), target = output.appendingPathComponent(name)
+                guard FileManager.default.fileExists(atPath: source.path) else {
+                    throw TrainCommandError("--tokenizer \(tokenizer): no \(name) (pass a folder holding tokenizer.json and tokenizer_config.json)")
+                }
                 if source.standardizedFileURL != target.standardizedFileURL {
                     try? FileManager.default.removeItem(at: target)
-                    try FileManager.default.copyItem(at: source, to: target)
+                    do { try FileManager.default.copyItem(at: source, to: target) } catch {
+                        throw TrainCommandError("cannot copy \(source.path) to \(target.path): \(error.localizedDescription)")
+                    }
                 }
             }
         } else if resume && FileManager.default.fileExists(atPath: output.appendingPathComponent("tokenizer.json").path) {
