@@ -11,7 +11,7 @@ import Testing
         try finished.run()
         finished.waitUntilExit()
         let dead = finished.processIdentifier
-        let temporary = FileManager.default.temporaryDirectory
+        let temporary = LocalWorkers.socketBase()
         func directory(pid: Int32, holding file: String) throws -> URL {
             let url = temporary.appendingPathComponent("alphaedit-\(pid)-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -29,5 +29,13 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: live.path), "a live process's directory was removed")
         #expect(FileManager.default.fileExists(atPath: other.path), "a directory holding more than sockets was removed")
         #expect(FileManager.default.fileExists(atPath: made.path))
+    }
+
+    /// A temporary folder too long for ipc paths gives way to /tmp instead of failing the job.
+    @Test func aLongTemporaryFolderFallsBackToTmp() {
+        let short = URL(fileURLWithPath: "/tmp/abc", isDirectory: true)
+        #expect(LocalWorkers.socketBase(short) == short)
+        let long = URL(fileURLWithPath: "/tmp/" + String(repeating: "d", count: 60), isDirectory: true)
+        #expect(LocalWorkers.socketBase(long).path == "/tmp")
     }
 }

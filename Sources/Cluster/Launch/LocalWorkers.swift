@@ -11,17 +11,26 @@ public final class LocalWorkers {
     /// A private directory for the ipc socket (mode 0700), removed by ``stop()``. The directories
     /// of coordinators that were killed before they could remove theirs are removed first.
     public static func makeDirectory() throws -> URL {
-        removeStaleDirectories()
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("alphaedit-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let base = socketBase()
+        removeStaleDirectories(in: base)
+        let url = base.appendingPathComponent("alphaedit-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return url
     }
 
-    /// Removes `alphaedit-<pid>-<suffix>` directories of the temporary folder whose process is gone
+    /// The temporary folder, or /tmp when the folder's path is too long for the sockets inside
+    /// (ipc paths are limited to 107 bytes on Linux; a long TMPDIR would refuse every job).
+    static func socketBase(_ temporary: URL = FileManager.default.temporaryDirectory) -> URL {
+        // The longest socket path inside: a worker's peer socket, pid of 7 digits.
+        let longest = temporary.appendingPathComponent("alphaedit-4194304-XXXXXXXX")
+        if (try? Endpoint.validate(Endpoint.ipc(directory: longest, name: "peer-4194304-XXXXXXXX"))) != nil { return temporary }
+        return URL(fileURLWithPath: "/tmp", isDirectory: true)
+    }
+
+    /// Removes `alphaedit-<pid>-<suffix>` directories of `temporary` whose process is gone
     /// and which hold nothing but sockets (what ``makeDirectory()`` made for a killed coordinator).
-    static func removeStaleDirectories() {
+    static func removeStaleDirectories(in temporary: URL) {
         let fileManager = FileManager.default
-        let temporary = fileManager.temporaryDirectory
         for name in (try? fileManager.contentsOfDirectory(atPath: temporary.path)) ?? [] {
             let parts = name.split(separator: "-")
             guard parts.count == 3, parts[0] == "alphaedit", parts[2].count == 8, let pid = Int32(parts[1]), pid > 0,
