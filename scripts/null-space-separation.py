@@ -81,6 +81,11 @@ for prompt, upto in zip(prompts, through_subject):
 for l in layers:
     values, vectors = np.linalg.eigh(covariance(l))
     s, o = np.array(subject_keys[l]), np.array(other_keys[l])
+    # A ReLU MLP can leave a token's key all zero: it has no direction, and no share to measure.
+    zero = int(((o ** 2).sum(1) == 0).sum()) + int(((s ** 2).sum(1) == 0).sum())
+    s, o = s[(s ** 2).sum(1) > 0], o[(o ** 2).sum(1) > 0]
+    if zero:
+        print(f"layer {l}: {zero} all-zero keys left out")
     print(f"layer {l}: {len(values)} directions, eigenvalues median {np.median(values):.3g} mean {values.mean():.3g}; "
           f"||k||^2 subject {np.mean((s ** 2).sum(1)):.1f}, other tokens {np.mean((o ** 2).sum(1)):.1f}")
     for t in thresholds:
