@@ -51,7 +51,7 @@ import Testing
         let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("CF Eff.") && markdown.contains("zsRE Eff.") && markdown.contains("interleaved"))
         let wrong = try CLIRunner.run(["eval", "--model", CLIFixture.model, "--dataset", "mixed", "--data", CLIFixture.corpus])
-        #expect(wrong.status != 0 && wrong.stderr.contains("mixed is for experiment"), "\(wrong.stderr)")
+        #expect(wrong.status != 0 && wrong.stderr.contains("'mixed' is invalid for '--dataset"), "\(wrong.stderr)")
     }
 
     /// A zsRE record whose neighbourhood question is longer than the model's 128 positions: the run

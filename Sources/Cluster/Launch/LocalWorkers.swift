@@ -19,12 +19,10 @@ public final class LocalWorkers {
     }
 
     /// The temporary folder, or /tmp when the folder's path is too long for the sockets inside
-    /// (ipc paths are limited to 107 bytes on Linux; a long TMPDIR would refuse every job).
+    /// (a long TMPDIR would refuse every job).
     static func socketBase(_ temporary: URL = FileManager.default.temporaryDirectory) -> URL {
         // The longest socket path inside: a worker's peer socket, pid of 7 digits.
-        let longest = temporary.appendingPathComponent("alphaedit-4194304-XXXXXXXX")
-        if (try? Endpoint.validate(Endpoint.ipc(directory: longest, name: "peer-4194304-XXXXXXXX"))) != nil { return temporary }
-        return URL(fileURLWithPath: "/tmp", isDirectory: true)
+        Endpoint.ipcBase(longestName: "alphaedit-4194304-XXXXXXXX/peer-4194304-XXXXXXXX", temporary: temporary)
     }
 
     /// Removes `alphaedit-<pid>-<suffix>` directories of `temporary` whose process is gone

@@ -65,6 +65,14 @@ public enum Endpoint {
         "ipc://" + directory.appendingPathComponent(name + ".sock").path
     }
 
+    /// Where ipc sockets go when no directory is given: the temporary folder (`TMPDIR`), or /tmp
+    /// when that folder's path leaves too little room for `longestName` (a relative path of
+    /// folder and socket name, without ".sock") within ``maxIPCPath``.
+    static func ipcBase(longestName: String, temporary: URL = FileManager.default.temporaryDirectory) -> URL {
+        if (try? validate(ipc(directory: temporary, name: longestName))) != nil { return temporary }
+        return URL(fileURLWithPath: "/tmp", isDirectory: true)
+    }
+
     public static func validate(_ endpoint: String) throws(TransportError) {
         if endpoint.hasPrefix("tcp://") {
             let rest = endpoint.dropFirst(6)

@@ -89,7 +89,8 @@ public final class ZMQNetwork: WorkerNetwork, @unchecked Sendable {
             let directory = URL(fileURLWithPath: String(coordinator.dropFirst(6))).deletingLastPathComponent()
             let candidate = Endpoint.ipc(directory: directory, name: unique)
             if (try? Endpoint.validate(candidate)) != nil { return candidate }
-            return Endpoint.ipc(directory: URL(fileURLWithPath: NSTemporaryDirectory()), name: "alphaedit-" + unique)
+            let fallback = "alphaedit-" + unique
+            return Endpoint.ipc(directory: Endpoint.ipcBase(longestName: fallback), name: fallback)
         }
         if coordinator.hasPrefix("tcp://") {
             let rest = coordinator.dropFirst(6)

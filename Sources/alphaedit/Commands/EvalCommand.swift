@@ -32,8 +32,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A Hugging Face model directory (default: the shipped Models/knowledge-gpt2).", valueName: "dir"))
     var model: String?
 
-    @Option(help: "counterfact or zsre.")
-    var dataset: EvaluationDataset = .counterfact
+    @Option(name: .customLong("dataset"), help: "Which dataset the records come from.")
+    var datasetChoice: SingleDataset = .counterfact
+
+    var dataset: EvaluationDataset { datasetChoice.dataset }
 
     @Option(help: ArgumentHelp("The dataset file: a CounterFact JSON list, or a zsRE MEND-format JSON list (default: the repository's Data/ copy of --dataset).", valueName: "file"))
     var data: String?
@@ -57,7 +59,6 @@ struct EvalCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if dataset == .mixed { throw ValidationError("--dataset: eval takes counterfact or zsre (mixed is for experiment)") }
         if let records, RecordSelection(parsing: records) == nil {
             throw ValidationError("--records \(records): expected N or START:END with 0 <= START <= END")
         }
@@ -65,8 +66,8 @@ struct EvalCommand: ParsableCommand {
         if let data, !FileManager.default.fileExists(atPath: data) { throw ValidationError("--data \(data): no such file") }
     }
 
-    var modelURL: URL { model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model }
-    var dataURL: URL { data.map { URL(fileURLWithPath: $0) } ?? (dataset == .zsre ? Shipped.zsre : Shipped.counterFact) }
+    var modelURL: URL { Shipped.modelDirectory(model) }
+    var dataURL: URL { data.map { URL(fileURLWithPath: $0) } ?? Shipped.data(for: dataset) }
 
     func run() throws {
         let selection = records.flatMap(RecordSelection.init(parsing:)) ?? .all
@@ -100,7 +101,7 @@ struct EvalCommand: ParsableCommand {
             score = EvaluationReport.counterFactScore(metrics)
             count = results.count
         case .mixed:
-            preconditionFailure("validate() refuses --dataset mixed")
+            preconditionFailure("--dataset takes counterfact or zsre only")
         case .zsre:
             let all = try ZsRERecord.load(file: dataURL)
             let range = try selection.range(count: all.count, path: data)
@@ -136,3 +137,15 @@ struct EvalCommand: ParsableCommand {
 }
 
 extension EvaluationDataset: ExpressibleByArgument {}
+
+/// The datasets one evaluation reads (`mixed` edits both in one experiment; evaluate each on its own).
+enum SingleDataset: String, CaseIterable, ExpressibleByArgument {
+    case counterfact, zsre
+
+    var dataset: EvaluationDataset {
+        switch self {
+        case .counterfact: .counterfact
+        case .zsre: .zsre
+        }
+    }
+}

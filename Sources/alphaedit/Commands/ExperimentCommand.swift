@@ -103,12 +103,12 @@ struct ExperimentCommand: ParsableCommand {
     }
 
     func makeConfiguration() -> ExperimentConfiguration {
-        let modelURL = model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model
+        let modelURL = Shipped.modelDirectory(model)
         var c = ExperimentConfiguration(
             modelDirectory: modelURL,
             hparamsFile: config.map { URL(fileURLWithPath: $0) } ?? modelURL.appendingPathComponent("alphaedit-hparams.json"),
             dataset: dataset,
-            dataFile: data.map { URL(fileURLWithPath: $0) } ?? (dataset == .zsre ? Shipped.zsre : Shipped.counterFact),
+            dataFile: data.map { URL(fileURLWithPath: $0) } ?? Shipped.data(for: dataset),
             outputDirectory: URL(fileURLWithPath: outputDir, isDirectory: true),
             statsDirectory: statsDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? modelURL.appendingPathComponent("stats", isDirectory: true))
         c.zsreFile = dataset == .mixed ? zsreData.map { URL(fileURLWithPath: $0) } ?? Shipped.zsre : nil

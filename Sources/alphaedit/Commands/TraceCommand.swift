@@ -107,11 +107,11 @@ struct TraceCommand: ParsableCommand {
         let selection = RecordSelection(parsing: records)!
         switch dataset {
         case .counterfact:
-            let file = data.map { URL(fileURLWithPath: $0) } ?? Shipped.counterFact
+            let file = data.map { URL(fileURLWithPath: $0) } ?? Shipped.data(for: dataset)
             let all = try CounterFactRecord.load(file: file)
             return try all[selection.range(count: all.count, path: file.path)].map(TracePrompt.init)
         case .zsre:
-            let file = data.map { URL(fileURLWithPath: $0) } ?? Shipped.zsre
+            let file = data.map { URL(fileURLWithPath: $0) } ?? Shipped.data(for: dataset)
             let all = try ZsRERecord.load(file: file)
             return try selection.range(count: all.count, path: file.path).map { TracePrompt(all[$0], caseID: $0) }
         case .mixed:
@@ -125,7 +125,7 @@ struct TraceCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Linalg.setThreadCount(threads) }
-        let modelURL = model.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? Shipped.model
+        let modelURL = Shipped.modelDirectory(model)
         let reporter = ProgressReporter(quiet: quiet)
         let transformer = try TransformerModel.load(directory: modelURL)
         let tokenizer = try Tokenizer(directory: modelURL, model: transformer.config)

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 
 /// Where the repository's shipped files are: the embedded knowledge model and the datasets.
@@ -23,4 +24,14 @@ enum Shipped {
     static var statistics: URL { model.appendingPathComponent("stats", isDirectory: true) }
     static var counterFact: URL { root.appendingPathComponent("Data/counterfact-preknown-1093.json") }
     static var zsre: URL { root.appendingPathComponent("Data/zsre-easyedit-portability-1037.json") }
+
+    /// The `Data/` copy of a dataset (for `mixed`, its CounterFact part; the zsRE part is ``zsre``).
+    static func data(for dataset: EvaluationDataset) -> URL {
+        dataset == .zsre ? zsre : counterFact
+    }
+
+    /// A `--model` value as a directory URL, or the shipped model without one.
+    static func modelDirectory(_ path: String?) -> URL {
+        path.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? model
+    }
 }
