@@ -207,8 +207,17 @@ struct EditBenchmark {
             comparison = OfficialComparison(official: official, stages: &stages, total: &total)
         }
         let statisticsFraction = stages["statistics"]!.fractionOfSGEMM
+        // Issue 12: statistics at 0.75 × SGEMM; against the official code 5× per stage and in total;
+        // peak RSS within 1.2 × (float32 weights + the d0² terms).
         var goals = [EditGoal(name: "statistics_fraction_of_sgemm", goal: 0.75, value: statisticsFraction)]
-        goals.append(EditGoal(name: "end_to_end_speedup_over_official", goal: 2, value: comparison?.endToEndSpeedup))
+        for name in editStageNames {
+            goals.append(EditGoal(name: "\(name)_speedup_over_official", goal: 5, value: comparison?.speedups[name]))
+        }
+        goals.append(EditGoal(name: "end_to_end_speedup_over_official", goal: 5, value: comparison?.endToEndSpeedup))
+        let memoryBound = EditMemoryBound(weightBytes: model.weights.floatBytes, editLayers: hparams.layers.count,
+                                          d0: config.intermediateSize)
+        goals.append(EditGoal(name: "peak_rss_over_memory_bound", atMost: 1.2,
+                              value: allPeaks.map { Double($0) / Double(memoryBound.bytes) }))
 
         let manifest = try? JSONDecoder.snakeCase.decode(EditWorkloadManifest.self, from: Data(contentsOf: layout.manifest))
         let summary = EditWorkloadSummary(
@@ -477,15 +486,37 @@ struct EditDeltaSummary: Codable {
 struct EditGoal: Codable {
     var name: String
     var goal: Double
+    /// "at_least" (the default) or "at_most".
+    var direction: String
     var value: Double?
     var met: Bool?
 
     init(name: String, goal: Double, value: Double?) {
         self.name = name
         self.goal = goal
+        direction = "at_least"
         self.value = value
         met = value.map { $0 >= goal }
     }
+
+    init(name: String, atMost goal: Double, value: Double?) {
+        self.name = name
+        self.goal = goal
+        direction = "at_most"
+        self.value = value
+        met = value.map { $0 <= goal }
+    }
+}
+
+/// The memory an edit job needs, against which its peak RSS is rated: the float32 weights plus,
+/// per edit layer, the d0 × d0 terms that live at once: the float64 second moment, the float32
+/// projector and the float32 cache of earlier keys (`cache_c`), 16·d0² bytes.
+struct EditMemoryBound {
+    var weightBytes: Int
+    var editLayers: Int
+    var d0: Int
+
+    var bytes: Int { weightBytes + editLayers * 16 * d0 * d0 }
 }
 
 /// The edit suite's numbers.
@@ -638,7 +669,7 @@ enum EditTable {
                     + "null space \(r.workload.editLayers.compactMap { r.nullSpaceDimensions[String($0)] })")
         Swift.print("peak RSS \(r.peakResidentBytes.map { formatted(Double($0) / 1e9, 2) + " GB" } ?? "-")")
         for goal in r.goals {
-            Swift.print("goal \(goal.name) ≥ \(goal.goal): \(goal.value.map { formatted($0, 3) } ?? "-")"
+            Swift.print("goal \(goal.name) \(goal.direction == "at_most" ? "≤" : "≥") \(goal.goal): \(goal.value.map { formatted($0, 3) } ?? "-")"
                         + (goal.met.map { $0 ? " (met)" : " (not met)" } ?? " (not measured)"))
         }
         for delta in r.deltas {

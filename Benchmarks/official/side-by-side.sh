@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The official AlphaEdit code and alphaedit on the same edit workload, one after the other, on
+# this machine (issue 12, point 4). Run it on an otherwise idle machine: it prints the load before
+# each run and records it with the results. The whole GPT-2-medium workload (100 edits, 10,000
+# statistics samples) takes about 3.5 hours on 2 cores, most of it the official code.
+#
+#   Benchmarks/official/side-by-side.sh [--samples N] [--requests N] [--work DIR] [--tag NAME]
+#       [--venv DIR] [--official-cpu DIR] [--force] [--smoke]
+#
+# Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
+# (alphaedit's run with the comparison, the goals and the deltas' distance from the official
+# ones) and <tag>-machine.txt (commit, load and processes before and after each run).
+# Defaults: 10,000 samples, 100 requests, tag edit-side-by-side, work directory
+# /tmp/alphaedit-side-by-side, venv /work/venv-official, official code
+# /work/official-bench/official_cpu (Benchmarks/official/README.md says how to set both up).
+# --force runs even when the 1-minute load is above 0.5. --smoke checks the set-up in a minute: a
+# tiny model (6 blocks of width 128), 300 samples, 5 requests, results in the work directory only.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+samples=10000 requests=100 work=/tmp/alphaedit-side-by-side tag=edit-side-by-side
+venv=/work/venv-official official_cpu=/work/official-bench/official_cpu force=0 smoke=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --samples) samples="$2"; shift 2 ;;
+        --requests) requests="$2"; shift 2 ;;
+        --work) work="$2"; shift 2 ;;
+        --tag) tag="$2"; shift 2 ;;
+        --venv) venv="$2"; shift 2 ;;
+        --official-cpu) official_cpu="$2"; shift 2 ;;
+        --force) force=1; shift ;;
+        --smoke) smoke=1; shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "side-by-side.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+python="$venv/bin/python"
+if ! "$python" -c "import torch, transformers" 2>/dev/null; then
+    echo "side-by-side.sh: $python cannot import torch and transformers; set up the venv as Benchmarks/official/README.md says (or give --venv)" >&2
+    exit 1
+fi
+if [ ! -f "$official_cpu/AlphaEdit/AlphaEdit_main.py" ]; then
+    echo "side-by-side.sh: $official_cpu is not the patched official code (no AlphaEdit/AlphaEdit_main.py); see Benchmarks/official/README.md (or give --official-cpu)" >&2
+    exit 1
+fi
+
+results=Benchmarks/results
+shape=() suffix=""
+if [ "$smoke" = 1 ]; then
+    suffix=-smoke samples=300 requests=5 force=1 results="$work/results"
+    shape=(--layers 6 --width 128 --heads 4 --vocab 4096 --positions 128)
+    mkdir -p "$results"
+fi
+# One workload per shape, reused by later runs of the same shape.
+workload="$work/workload-$samples-samples-$requests-requests$suffix"
+machine="$results/$tag-machine.txt"
+mkdir -p "$work"
+
+# The machine's state: the load, and what else runs.
+state() {
+    echo "== $1: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    ps -eo pid,pcpu,rss,etime,comm --sort=-pcpu | head -8
+    echo
+}
+idle_check() {
+    local load
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+        if [ "$force" = 1 ]; then
+            echo "side-by-side.sh: 1-minute load $load: not idle (--force: running anyway, the load is recorded)" >&2
+        else
+            echo "side-by-side.sh: 1-minute load $load: the machine is not idle; stop what runs (ps above) or pass --force" >&2
+            ps -eo pid,pcpu,etime,comm --sort=-pcpu | head -6 >&2
+            exit 1
+        fi
+    fi
+}
+
+echo "side-by-side.sh: building alphaedit-bench"
+swift build -c release --scratch-path .build-bench --product alphaedit-bench >/dev/null
+bench=.build-bench/release/alphaedit-bench
+
+if [ ! -f "$workload/workload.json" ]; then
+    echo "side-by-side.sh: writing the workload ($samples samples, $requests requests) to $workload"
+    "$bench" edit prepare --output "$workload" --samples "$samples" --requests "$requests" --overwrite "${shape[@]}"
+fi
+
+{
+    echo "commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)')"
+    echo "workload: $samples samples, $requests requests ($workload)"
+    echo "command: $0 --samples $samples --requests $requests --tag $tag"
+    echo
+} > "$machine.partial"
+
+idle_check
+state "before the official run" | tee -a "$machine.partial"
+echo "side-by-side.sh: the official code (progress on standard error)"
+"$python" Benchmarks/official/official_edit_bench.py --workload "$workload" --official-cpu "$official_cpu" \
+    --output "$work/official.json" --threads 2 --save-deltas "$work/official-deltas.safetensors" --quiet
+state "after the official run" | tee -a "$machine.partial"
+
+idle_check
+state "before alphaedit's run" | tee -a "$machine.partial"
+echo "side-by-side.sh: alphaedit"
+"$bench" edit run --workload "$workload" --threads 2 --official "$work/official.json" \
+    --reference-deltas "$work/official-deltas.safetensors" --output "$work/alphaedit.json"
+state "after alphaedit's run" | tee -a "$machine.partial"
+
+cp "$work/official.json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
+cp "$work/alphaedit.json" "$results/$tag.json.partial" && mv "$results/$tag.json.partial" "$results/$tag.json"
+mv "$machine.partial" "$machine"
+echo "side-by-side.sh: wrote $results/$tag.json, $results/$tag-official.json and $machine"
