@@ -62,16 +62,17 @@ enum BLASKernel {
         b: UnsafePointer<S>, ldb: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
-        pinOpenBLAS()
-        switch S.scalarKind {
-        case .float32:
-            cblas_sgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
-                        cInt(m), cInt(n), cInt(k), Float(alpha), S.f32(a), cInt(lda),
-                        S.f32(b), cInt(ldb), Float(beta), S.f32(c), cInt(ldc))
-        case .float64:
-            cblas_dgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
-                        cInt(m), cInt(n), cInt(k), Double(alpha), S.f64(a), cInt(lda),
-                        S.f64(b), cInt(ldb), Double(beta), S.f64(c), cInt(ldc))
+        OpenBLASThreads.one {
+            switch S.scalarKind {
+            case .float32:
+                cblas_sgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
+                            cInt(m), cInt(n), cInt(k), Float(alpha), S.f32(a), cInt(lda),
+                            S.f32(b), cInt(ldb), Float(beta), S.f32(c), cInt(ldc))
+            case .float64:
+                cblas_dgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB),
+                            cInt(m), cInt(n), cInt(k), Double(alpha), S.f64(a), cInt(lda),
+                            S.f64(b), cInt(ldb), Double(beta), S.f64(c), cInt(ldc))
+            }
         }
     }
 
@@ -80,14 +81,15 @@ enum BLASKernel {
         transA: Bool, m: Int, n: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
         x: UnsafePointer<S>, incx: Int, beta: S, y: UnsafeMutablePointer<S>, incy: Int
     ) {
-        pinOpenBLAS()
-        switch S.scalarKind {
-        case .float32:
-            cblas_sgemv(CblasRowMajor, cblasTranspose(transA), cInt(m), cInt(n), Float(alpha),
-                        S.f32(a), cInt(lda), S.f32(x), cInt(incx), Float(beta), S.f32(y), cInt(incy))
-        case .float64:
-            cblas_dgemv(CblasRowMajor, cblasTranspose(transA), cInt(m), cInt(n), Double(alpha),
-                        S.f64(a), cInt(lda), S.f64(x), cInt(incx), Double(beta), S.f64(y), cInt(incy))
+        OpenBLASThreads.one {
+            switch S.scalarKind {
+            case .float32:
+                cblas_sgemv(CblasRowMajor, cblasTranspose(transA), cInt(m), cInt(n), Float(alpha),
+                            S.f32(a), cInt(lda), S.f32(x), cInt(incx), Float(beta), S.f32(y), cInt(incy))
+            case .float64:
+                cblas_dgemv(CblasRowMajor, cblasTranspose(transA), cInt(m), cInt(n), Double(alpha),
+                            S.f64(a), cInt(lda), S.f64(x), cInt(incx), Double(beta), S.f64(y), cInt(incy))
+            }
         }
     }
 
@@ -98,14 +100,15 @@ enum BLASKernel {
         trans: Bool, n: Int, k: Int, alpha: S, a: UnsafePointer<S>, lda: Int,
         beta: S, c: UnsafeMutablePointer<S>, ldc: Int
     ) {
-        pinOpenBLAS()
-        switch S.scalarKind {
-        case .float32:
-            cblas_ssyrk(CblasRowMajor, CblasUpper, cblasTranspose(trans), cInt(n), cInt(k),
-                        Float(alpha), S.f32(a), cInt(lda), Float(beta), S.f32(c), cInt(ldc))
-        case .float64:
-            cblas_dsyrk(CblasRowMajor, CblasUpper, cblasTranspose(trans), cInt(n), cInt(k),
-                        Double(alpha), S.f64(a), cInt(lda), Double(beta), S.f64(c), cInt(ldc))
+        OpenBLASThreads.one {
+            switch S.scalarKind {
+            case .float32:
+                cblas_ssyrk(CblasRowMajor, CblasUpper, cblasTranspose(trans), cInt(n), cInt(k),
+                            Float(alpha), S.f32(a), cInt(lda), Float(beta), S.f32(c), cInt(ldc))
+            case .float64:
+                cblas_dsyrk(CblasRowMajor, CblasUpper, cblasTranspose(trans), cInt(n), cInt(k),
+                            Double(alpha), S.f64(a), cInt(lda), Double(beta), S.f64(c), cInt(ldc))
+            }
         }
     }
 
@@ -113,12 +116,13 @@ enum BLASKernel {
     static func axpy<S: LinalgScalar>(
         n: Int, alpha: S, x: UnsafePointer<S>, incx: Int, y: UnsafeMutablePointer<S>, incy: Int
     ) {
-        pinOpenBLAS()
-        switch S.scalarKind {
-        case .float32:
-            cblas_saxpy(cInt(n), Float(alpha), S.f32(x), cInt(incx), S.f32(y), cInt(incy))
-        case .float64:
-            cblas_daxpy(cInt(n), Double(alpha), S.f64(x), cInt(incx), S.f64(y), cInt(incy))
+        OpenBLASThreads.one {
+            switch S.scalarKind {
+            case .float32:
+                cblas_saxpy(cInt(n), Float(alpha), S.f32(x), cInt(incx), S.f32(y), cInt(incy))
+            case .float64:
+                cblas_daxpy(cInt(n), Double(alpha), S.f64(x), cInt(incx), S.f64(y), cInt(incy))
+            }
         }
     }
 
@@ -126,30 +130,33 @@ enum BLASKernel {
     static func dot<S: LinalgScalar>(
         n: Int, x: UnsafePointer<S>, incx: Int, y: UnsafePointer<S>, incy: Int
     ) -> S {
-        pinOpenBLAS()
-        return switch S.scalarKind {
-        case .float32:
-            S(cblas_sdot(cInt(n), S.f32(x), cInt(incx), S.f32(y), cInt(incy)))
-        case .float64:
-            S(cblas_ddot(cInt(n), S.f64(x), cInt(incx), S.f64(y), cInt(incy)))
+        return OpenBLASThreads.one {
+            return switch S.scalarKind {
+            case .float32:
+                S(cblas_sdot(cInt(n), S.f32(x), cInt(incx), S.f32(y), cInt(incy)))
+            case .float64:
+                S(cblas_ddot(cInt(n), S.f64(x), cInt(incx), S.f64(y), cInt(incy)))
+            }
         }
     }
 
     /// Euclidean norm over n strided elements, with BLAS's overflow-safe scaling.
     static func nrm2<S: LinalgScalar>(n: Int, x: UnsafePointer<S>, incx: Int) -> S {
-        pinOpenBLAS()
-        return switch S.scalarKind {
-        case .float32: S(cblas_snrm2(cInt(n), S.f32(x), cInt(incx)))
-        case .float64: S(cblas_dnrm2(cInt(n), S.f64(x), cInt(incx)))
+        return OpenBLASThreads.one {
+            return switch S.scalarKind {
+            case .float32: S(cblas_snrm2(cInt(n), S.f32(x), cInt(incx)))
+            case .float64: S(cblas_dnrm2(cInt(n), S.f64(x), cInt(incx)))
+            }
         }
     }
 
     /// x *= alpha over n strided elements.
     static func scal<S: LinalgScalar>(n: Int, alpha: S, x: UnsafeMutablePointer<S>, incx: Int) {
-        pinOpenBLAS()
-        switch S.scalarKind {
-        case .float32: cblas_sscal(cInt(n), Float(alpha), S.f32(x), cInt(incx))
-        case .float64: cblas_dscal(cInt(n), Double(alpha), S.f64(x), cInt(incx))
+        OpenBLASThreads.one {
+            switch S.scalarKind {
+            case .float32: cblas_sscal(cInt(n), Float(alpha), S.f32(x), cInt(incx))
+            case .float64: cblas_dscal(cInt(n), Double(alpha), S.f64(x), cInt(incx))
+            }
         }
     }
 }

@@ -10,9 +10,11 @@
 // against dsyevd's reduction + divide and conquer + back-transformation of all n vectors (about
 // twice the time at k ≈ n/10). The eigenvalues come from dsterf (as dsyevd's values-only path),
 // accurate to O(ε·‖A‖) like dsyevd's with vectors; they may differ from those in the last bits.
-// As everywhere in Linalg, every LAPACK call runs on one OpenBLAS thread, and Linalg splits the
-// work by rules that depend on the shape and the eigenvalues alone (dstemr in two ranges, the
-// back-transformation in column blocks), so the bytes do not depend on the thread count.
+// As everywhere in Linalg, the bytes do not depend on the thread count: the reduction runs on one
+// OpenBLAS thread below n = 2048 and on exactly two from there (a count fixed by the shape,
+// Kernels-LAPACK.swift), every other LAPACK call on one, and Linalg splits the rest of the work
+// by rules that depend on the shape and the eigenvalues alone (dstemr in two ranges, the
+// back-transformation in column blocks).
 
 import Synchronization
 
@@ -45,8 +47,8 @@ public struct SymmetricEigenReduction: Sendable {
     /// - Throws: ``LinalgError/notSquare(operation:shape:)``,
     ///   ``LinalgError/nonFiniteInput(operation:)``, ``LinalgError/eigenDidNotConverge(info:)``
     ///   (dsterf), ``LinalgError/outOfMemory(routine:)``.
-    /// - Complexity: O(n³), about (4/3)n³ flops (the reduction, memory-bound for half of them);
-    ///   memory n² + O(n) doubles besides the input.
+    /// - Complexity: O(n³), about (4/3)n³ flops (the reduction, memory-bound for half of them;
+    ///   on two OpenBLAS threads from n = 2048); memory n² + O(n) doubles besides the input.
     public init<S: LinalgScalar>(_ a: Matrix<S>) throws(LinalgError) {
         let operation = "SymmetricEigenReduction"
         guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }

@@ -13,7 +13,10 @@ internal import COpenBLAS
 // (``ProductSplit``), each block is one single-threaded BLAS call, and `threadCount` threads
 // take the blocks. One thread or sixteen compute exactly the same blocks. (Large products are
 // cut into row blocks sized for the thread count instead, where the kernel gives such blocks the
-// bytes of one unsplit call: GEMM-exact-rows.swift.)
+// bytes of one unsplit call: GEMM-exact-rows.swift.) One LAPACK routine runs on a fixed number of
+// OpenBLAS threads instead, the large tridiagonal reduction (a count fixed by the shape, not by
+// `threadCount`: the same bytes everywhere); `OpenBLASThreads` keeps every other call off its
+// threads while it runs.
 
 extension Linalg {
     /// The number of threads Linalg (and the transformer runtime) uses for one operation.
@@ -65,6 +68,61 @@ private let openBLASPinned: Void = { openblas_set_num_threads(1) }()
 
 @inline(__always)
 func pinOpenBLAS() { _ = openBLASPinned }
+
+/// Every BLAS and LAPACK call goes through here. OpenBLAS's thread count is one process-wide
+/// setting, so the calls that run on a fixed number of OpenBLAS threads (the tridiagonal
+/// reduction from n = 2048, Kernels-LAPACK.swift) hold it alone: a writer-preferring
+/// readers–writer lock, shared by the one-thread calls (which never nest), exclusive for a fixed
+/// count. No call ever runs under a count it did not ask for, whatever runs beside it.
+enum OpenBLASThreads {
+    /// `body` (one BLAS or LAPACK call) on the calling thread alone.
+    @inline(__always)
+    static func one<R>(_ body: () throws -> R) rethrows -> R {
+        pinOpenBLAS()
+        lock.readLock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// `body` with OpenBLAS threading its calls over exactly `count` threads (1: as ``one(_:)``),
+    /// while no other call runs.
+    static func fixed<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        guard count > 1 else { return try one(body) }
+        pinOpenBLAS()
+        lock.writeLock()
+        defer { lock.unlock() }
+        openblas_set_num_threads(Int32(count))
+        defer { openblas_set_num_threads(1) }
+        return try body()
+    }
+
+    private static let lock = ReadersWriterLock()
+}
+
+/// A pthread readers–writer lock that prefers writers (new readers wait while a writer waits),
+/// so a stream of short shared sections cannot starve an exclusive one. Not recursive.
+private final class ReadersWriterLock: @unchecked Sendable {
+    private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        rwlock = .allocate(capacity: 1)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        let status = pthread_rwlock_init(rwlock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+        precondition(status == 0, "Linalg: pthread_rwlock_init failed (\(status))")
+    }
+
+    deinit {
+        pthread_rwlock_destroy(rwlock)
+        rwlock.deallocate()
+    }
+
+    @inline(__always) func readLock() { pthread_rwlock_rdlock(rwlock) }
+    @inline(__always) func writeLock() { pthread_rwlock_wrlock(rwlock) }
+    @inline(__always) func unlock() { pthread_rwlock_unlock(rwlock) }
+}
 
 extension Linalg {
     /// Runs `body(block index, range)` for the consecutive blocks of `0..<length` (each `block`

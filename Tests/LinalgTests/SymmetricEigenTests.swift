@@ -1,4 +1,6 @@
+import Foundation
 @testable import Linalg
+import Synchronization
 import Testing
 
 @Suite("Symmetric eigendecomposition")
@@ -191,6 +193,48 @@ struct SymmetricEigenRangeTests {
         let one = try Linalg.withThreadCount(1) { try symmetricEigen(a, vectorsIn: range) }
         let two = try Linalg.withThreadCount(2) { try symmetricEigen(a, vectorsIn: range) }
         #expect(one.values == two.values && one.vectors == two.vectors)
+    }
+
+    /// From n = 2048 the reduction runs on two OpenBLAS threads: still dsyevd's eigenvalues, the
+    /// same bytes on any Linalg thread count, and no BLAS call running beside it is threaded by it
+    /// (a float32 product threaded by OpenBLAS differs from the one-thread product in ~20 % of its
+    /// elements, so a call that slipped into the two-thread window would show).
+    @Test func threadedReductionKeepsItsThreadsToItself() throws {
+        let n = LAPACKKernel.threadedReductionOrder
+        let a: Matrix<Double> = randomSymmetric(n, seed: 2048)
+        let reduction = try SymmetricEigenReduction(a)
+        let reference = try symmetricEigenvalues(a)
+        let scale = a.frobeniusNorm
+        #expect(zip(reduction.values, reference).map { abs($0 - $1) }.max()! <= 1e-12 * scale)
+        let range = 0..<32
+        let vectors = try reduction.vectors(in: range)
+        checkVectors(a, values: reduction.values, vectors: vectors, range: range, tolerance: 1e-12)
+        let one = try Linalg.withThreadCount(1) { try SymmetricEigenReduction(a) }
+        #expect(one.values == reduction.values)
+        #expect(try one.vectors(in: range) == vectors)
+
+        // Products on another thread for as long as a reduction runs.
+        let x: Matrix<Float> = randomMatrix(512, 512, seed: 5)
+        let solo = matmul(x, x)
+        final class Background: Sendable {
+            let running = Atomic<Bool>(true), mismatches = Atomic<Int>(0), products = Atomic<Int>(0)
+            let done = DispatchSemaphore(value: 0)
+        }
+        let background = Background()
+        Thread.detachNewThread {
+            while background.running.load(ordering: .acquiring) {
+                if matmul(x, x) != solo { background.mismatches.add(1, ordering: .relaxed) }
+                background.products.add(1, ordering: .relaxed)
+            }
+            background.done.signal()
+        }
+        let concurrent = try SymmetricEigenReduction(a)
+        background.running.store(false, ordering: .releasing)
+        background.done.wait()
+        let (mismatches, products) = (background.mismatches.load(ordering: .relaxed), background.products.load(ordering: .relaxed))
+        #expect(concurrent.values == reduction.values)
+        #expect(products > 0)
+        #expect(mismatches == 0, "\(mismatches) of \(products) products ran threaded")
     }
 
     /// dstemr's range is cut in two only at a wide relative gap in its middle half, never in a

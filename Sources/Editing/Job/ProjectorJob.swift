@@ -24,9 +24,11 @@ public struct ProjectorJob: Sendable {
     }
 
     /// The projectors of several layers in this process, as many at once as the threads and the
-    /// memory allow (each layer's tridiagonal reduction runs on one core, so one layer at a time
-    /// leaves the others idle for most of its time). Each projector is computed exactly as
-    /// `compute` computes it alone: the bytes do not depend on how many run together.
+    /// memory allow (below d0 = 2048 each layer's tridiagonal reduction runs on one core, so one
+    /// layer at a time would leave the others idle for most of its time; from 2048 the reductions
+    /// take two OpenBLAS threads each, one at a time, and the layers overlap in the rest). Each
+    /// projector is computed exactly as `compute` computes it alone: the bytes do not depend on
+    /// how many run together.
     /// - Parameter availableBytes: memory the computations may take (default: the host's).
     public static func computeConcurrently(_ stats: [LayerStatistics], threshold: Double,
                                            availableBytes: UInt64 = HostMemory.available()) throws -> [NullSpaceProjector] {
