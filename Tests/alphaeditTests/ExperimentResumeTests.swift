@@ -27,6 +27,16 @@ import Testing
                                     environment: ["ALPHAEDIT_FAULT": "experiment.batch-recorded#4"])
         #expect(killed.status != 0)
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("resumed/report.json").path))
+        // The report so far: AlphaEdit's three evaluation points and MEMIT's first.
+        let progress = try JSONSerialization.jsonObject(with: Data(contentsOf: work.appendingPathComponent("resumed/progress.json"))) as! [String: Any]
+        let curves = progress["curves"] as! [String: [[String: Any]]]
+        #expect(curves["alphaedit"]?.map { $0["edits"] as! Int } == [2, 4, 6])
+        #expect(curves["memit"]?.map { $0["edits"] as! Int } == [2])
+        #expect(curves["unedited"]?.count == 3)
+        let progressText = try String(contentsOf: work.appendingPathComponent("resumed/progress.md"), encoding: .utf8)
+        #expect(progressText.contains("In progress") && progressText.contains("AlphaEdit after 6, MEMIT after 2 of 6 edits"), "\(progressText)")
+        #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("resumed/progress.svg").path))
+        #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("whole/progress.json").path))
 
         let other = try experiment(["--batch-size", "3", "--job-dir", jobDir, "--resume"], to: "other")
         #expect(other.status != 0 && other.stderr.contains("records another experiment"), "\(other.stderr)")
@@ -38,6 +48,10 @@ import Testing
         #expect(resumed.stderr.contains("memit: resuming from the journal after 2 edits"), "\(resumed.stderr)")
         // Both algorithms go on from their records, which hold their states: nothing is prepared again.
         #expect(!resumed.stderr.contains("projector"), "\(resumed.stderr)")
+        // The final report replaces the report so far.
+        for name in ["progress.json", "progress.md", "progress.svg"] {
+            #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("resumed/\(name)").path), "\(name) left behind")
+        }
         let (a, b) = (try report("whole"), try report("resumed"))
         #expect((a["methods"] as! [String: [String: Double]]) == (b["methods"] as! [String: [String: Double]]))
         let metrics = { (report: [String: Any]) in

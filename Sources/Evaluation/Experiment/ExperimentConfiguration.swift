@@ -34,6 +34,9 @@ public struct ExperimentConfiguration: Sendable {
     public var journal: URL?
     /// Go on from the journal instead of starting over.
     public var resume = false
+    /// Write the report so far (progress.json, .md, .svg in the output directory) after every
+    /// evaluation point (``ProgressReport``).
+    public var progressReports = false
 
     public init(modelDirectory: URL, hparamsFile: URL, dataset: EvaluationDataset, dataFile: URL,
                 outputDirectory: URL, statsDirectory: URL) {

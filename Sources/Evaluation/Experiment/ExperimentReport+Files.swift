@@ -97,14 +97,14 @@ extension ExperimentReport {
         return plot
     }
 
-    /// Writes report.json, report.md and report.svg into `directory` (created if needed), each via
-    /// a temporary file renamed into place.
-    public func write(to directory: URL) throws {
+    /// Writes report.json, report.md and report.svg (or `baseName`.json, …) into `directory`
+    /// (created if needed), each via a temporary file renamed into place.
+    public func write(to directory: URL, baseName: String = "report") throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = ReportJSON.encoder([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try Self.atomicWrite(try encoder.encode(self), to: directory.appendingPathComponent("report.json"))
-        try Self.atomicWrite(Data(markdown().utf8), to: directory.appendingPathComponent("report.md"))
-        try Self.atomicWrite(Data(plot().render().utf8), to: directory.appendingPathComponent("report.svg"))
+        try Self.atomicWrite(try encoder.encode(self), to: directory.appendingPathComponent("\(baseName).json"))
+        try Self.atomicWrite(Data(markdown().utf8), to: directory.appendingPathComponent("\(baseName).md"))
+        try Self.atomicWrite(Data(plot().render().utf8), to: directory.appendingPathComponent("\(baseName).svg"))
     }
 
     /// Reads a report.json back (to re-render report.md and report.svg).

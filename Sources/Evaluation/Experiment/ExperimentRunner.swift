@@ -127,6 +127,17 @@ public struct ExperimentRunner: Sendable {
                 leftOutCounterFact: leftOut.counterFact.sorted(), leftOutZsRE: leftOut.zsre.sorted(), generationLeftOut: generationLeftOut))
         }
 
+        let data = c.dataset == .mixed ? [c.dataFile.path, c.zsreFile?.path ?? ""].joined(separator: " + ") : c.dataFile.path
+        func report(editSeconds: [String: Double], notes: [String]) -> ExperimentReport {
+            ExperimentReport(dataset: c.dataset, model: c.modelDirectory.path, data: data,
+                             selection: c.selection.description, edits: requests.count, batchSize: c.batchSize,
+                             evaluateEvery: c.evaluateEvery, hparams: c.hparamsFile.path, curves: curves, methods: finals,
+                             editSeconds: editSeconds, notes: notes)
+        }
+        let progressReport = c.progressReports
+            ? ProgressReport(base: report(editSeconds: [:], notes: []), directory: c.outputDirectory, events: events) : nil
+        progressReport?.start()
+
         // The statistics and projectors are prepared one algorithm at a time (they share the cache
         // files); then each algorithm edits its own copy of the model, side by side when
         // `sideBySideThreads` allows. Results are the same bytes either way: Linalg's results never
@@ -143,7 +154,7 @@ public struct ExperimentRunner: Sendable {
             }
         }
         let shared = AlgorithmRunInputs(original: original, tokenizer: tokenizer, templates: templates,
-                                        checkpoints: checkpoints, leftOut: leftOut, journal: journal)
+                                        checkpoints: checkpoints, leftOut: leftOut, journal: journal, progressReport: progressReport)
         let threads = sideBySideThreads(executor: executor, weightBytes: 4 * config.parameterCount)
         let runs: [AlgorithmRun]
         if let threads {
@@ -182,12 +193,7 @@ public struct ExperimentRunner: Sendable {
             let cases = Array(Set(generationLeftOut)).sorted().map(String.init).joined(separator: ", ")
             notes.append("Fluency and consistency leave out case \(cases): prompt and generation do not fit the model's \(config.maxPositions) positions (--skip-too-long).")
         }
-        let data = c.dataset == .mixed ? [c.dataFile.path, c.zsreFile?.path ?? ""].joined(separator: " + ") : c.dataFile.path
-        let report = ExperimentReport(dataset: c.dataset, model: c.modelDirectory.path, data: data,
-                                      selection: c.selection.description, edits: requests.count, batchSize: c.batchSize,
-                                      evaluateEvery: c.evaluateEvery, hparams: c.hparamsFile.path, curves: curves, methods: finals,
-                                      editSeconds: editSeconds, notes: notes)
-        var written = report
+        var written = report(editSeconds: editSeconds, notes: notes)
         written.leftOut = leftOut.isEmpty ? nil : leftOut.caseIDs(counterFact: counterFact, zsreCaseIDs: zsreCaseIDs)
         return Result(report: written, original: original, tokenizer: tokenizer, checkpoint: checkpoint,
                       fingerprint: fingerprint, edited: edited)
@@ -201,6 +207,7 @@ public struct ExperimentRunner: Sendable {
         let checkpoints: [Int]
         let leftOut: LeftOut
         let journal: ExperimentJournal?
+        let progressReport: ProgressReport?
     }
 
     /// One algorithm's sequential run: its curve, editing seconds, final metrics and edited model.
@@ -236,6 +243,9 @@ public struct ExperimentRunner: Sendable {
         case .resumed(let recorded, let recordedState, let weights):
             (progress, state) = (recorded, recordedState)
             for (layer, weight) in weights { model.weights.blocks[layer].mlp.down.weight = weight }
+            if !progress.points.isEmpty {
+                shared.progressReport?.update(method: algorithm.rawValue, points: progress.points, editSeconds: progress.seconds)
+            }
             if let metrics = progress.metrics {
                 events(.note("\(algorithm.rawValue): finished in the journal"))
                 return AlgorithmRun(points: progress.points, seconds: progress.seconds, metrics: metrics,
@@ -267,6 +277,7 @@ public struct ExperimentRunner: Sendable {
                                            skipTooLong: false, events: events).results
                 progress.points.append(ExperimentPoint(edits: progress.edits, metrics: summary(lastResults, upTo: progress.edits, leaving: shared.leftOut),
                                                        seconds: (clock.now - evalStart) / .seconds(1)))
+                shared.progressReport?.update(method: algorithm.rawValue, points: progress.points, editSeconds: progress.seconds)
             }
             try record()
             FaultPoint.hit("experiment.batch-recorded")

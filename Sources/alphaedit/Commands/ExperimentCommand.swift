@@ -13,7 +13,9 @@ struct ExperimentCommand: ParsableCommand {
         Records START:END of --data are edited in batches of --batch-size, with each algorithm on a \
         fresh copy of the model; after every --eval-every edits the records edited so far are \
         evaluated (and the unedited model on the same records). Writes report.json, report.md (the \
-        paper's table) and report.svg (each metric against the number of edits) under --output-dir.
+        paper's table) and report.svg (each metric against the number of edits) under --output-dir. \
+        While it runs, progress.json, progress.md and progress.svg there show the curves so far \
+        (rewritten after every evaluation point, removed when the report is written).
 
         Without workers and with a thread for each (--threads, default: every core), AlphaEdit and \
         MEMIT run at the same time, each on its share of the threads; the numbers are the same as \
@@ -126,6 +128,7 @@ struct ExperimentCommand: ParsableCommand {
         c.skipTooLong = skipTooLong
         c.journal = cluster.jobDir.map { URL(fileURLWithPath: $0, isDirectory: true).appendingPathComponent("journal") }
         c.resume = resume
+        c.progressReports = true
         return c
     }
 
@@ -143,6 +146,7 @@ struct ExperimentCommand: ParsableCommand {
             }
         }
         try report.write(to: directory)
+        ProgressReport.remove(from: directory)
         if json {
             try JSONOutput.print(report.summary)
         } else {
