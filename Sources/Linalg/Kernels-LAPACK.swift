@@ -11,8 +11,10 @@ func lapackChar(_ c: Character) -> CChar {
 
 enum LAPACKKernel {
     /// LU factorisation with partial pivoting of the column-major n×n `a`; `ipiv` gets n pivots.
+    /// From n = ``fixedThreadsOrder`` on ``fixedThreads`` OpenBLAS threads (n 4096: 1.15 s on one, 0.67–0.81 s
+    /// on two, the same bytes run to run and with one CPU of affinity), below on one.
     static func getrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
-        return OpenBLASThreads.one {
+        return OpenBLASThreads.fixed(n >= fixedThreadsOrder ? fixedThreads : 1) {
             return switch S.scalarKind {
             case .float32: LAPACKE_sgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f32(a), cInt(n), ipiv)
             case .float64: LAPACKE_dgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f64(a), cInt(n), ipiv)
@@ -109,16 +111,16 @@ enum LAPACKKernel {
 
     // MARK: Symmetric eigenproblem in stages (SymmetricEigen-range.swift)
 
-    /// From this order on, dsytrd runs on ``threadedReductionThreads`` OpenBLAS threads. Half of
-    /// its flops are dsymv, which reads the whole trailing matrix per column: memory-bound once
-    /// the matrix outgrows the caches. Measured here (OpenBLAS 0.3.21, 2 cores): n = 1024 0.076 s
-    /// on one thread, 0.079 s on two; n = 2048 0.567 → 0.307 s; n = 4096 5.54 → 3.22 s.
-    static let threadedReductionOrder = 2048
+    /// From this order on, dsytrd (and getrf) run on ``fixedThreads`` OpenBLAS threads. Half of
+    /// dsytrd's flops are dsymv, which reads the whole trailing matrix per column: memory-bound
+    /// once the matrix outgrows the caches. Measured here (OpenBLAS 0.3.21, 2 cores): n = 1024
+    /// 0.076 s on one thread, 0.079 s on two; n = 2048 0.567 → 0.307 s; n = 4096 5.54 → 3.22 s.
+    static let fixedThreadsOrder = 2048
     /// A constant, not the core count or ``Linalg/threadCount``: OpenBLAS's threaded dsymv sums
     /// per-thread partial vectors, so its bytes depend on the thread count; with a fixed count
     /// they depend on n alone (measured: the same bytes with OPENBLAS_NUM_THREADS=1 and with one
     /// CPU of affinity, where the two threads take turns).
-    static let threadedReductionThreads = 2
+    static let fixedThreads = 2
     //
     // The high-level LAPACKE entry points below query LAPACK for the optimal workspace
     // (lwork = -1), read the Double answer and allocate it themselves; a failed allocation comes
@@ -132,7 +134,7 @@ enum LAPACKKernel {
                        e: UnsafeMutablePointer<Double>, tau: UnsafeMutablePointer<Double>) -> Int32 {
         // The reduction's dsymv and dsyr2k run on a fixed number of OpenBLAS threads from n = 2048
         // (Threads.swift: a count fixed by the shape, so the bytes depend on n alone).
-        let threads = n >= LAPACKKernel.threadedReductionOrder ? LAPACKKernel.threadedReductionThreads : 1
+        let threads = n >= LAPACKKernel.fixedThreadsOrder ? LAPACKKernel.fixedThreads : 1
         return OpenBLASThreads.fixed(threads) {
             LAPACKE_dsytrd(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), a, cInt(n), d, e, tau)
         }

@@ -33,4 +33,32 @@ import Testing
         let expected = matmul(try oracle.doubleMatrix("memit.L\(layer).adj_k"), try oracle.doubleMatrix("memit.L\(layer).resid"), transposeB: true)
         #expect(Matrix<Double>(delta).relativeError(to: expected) < 1e-4)
     }
+
+    /// From d0 = 2048 a batch without a cache solves the N × N push-through system; its Δ is the
+    /// d0 × d0 system's up to rounding.
+    @Test func firstBatchPushThroughGivesTheFullSystemsDelta() throws {
+        let d0 = WeightUpdate.pushThroughOrder, n = 16, d1 = 48
+        var state: UInt64 = 0x5EED
+        func next() -> Double {   // SplitMix64 → uniform in [−1, 1)
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 52) - 1
+        }
+        let keys = Matrix<Float>(rows: d0, cols: n) { _, _ in Float(next()) }
+        let residuals = Matrix<Float>(rows: d1, cols: n) { _, _ in Float(next() * 0.1) }
+        let q = Matrix<Float>(rows: d0, cols: 64) { _, _ in Float(next()) }
+        let projector = matmul(q, q, transposeB: true).scaled(by: 1 / Float(64))      // symmetric PSD
+        let delta = try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: projector,
+                                               cache: Matrix<Float>(rows: d0, cols: d0), l2: 10)
+        // The d0 × d0 system, formed and solved in float64.
+        let k = Matrix<Double>(keys), pk = matmul(Matrix<Double>(projector), k)
+        var a = matmul(pk, k, transposeB: true)
+        for i in 0..<d0 { a[i, i] += 10 }
+        let expected = try solve(a, matmul(pk, Matrix<Double>(residuals), transposeB: true))
+        let error = Matrix<Double>(delta).relativeError(to: expected)
+        #expect(error < 1e-6, "relative error \(error)")
+        #expect(delta.frobeniusNorm > 0)
+    }
 }

@@ -31,6 +31,19 @@ struct SolveTests {
         #expect(residual < tolerance, "\(S.self) n=\(n) nrhs=\(nrhs): residual \(residual)")
     }
 
+    /// From n = 2048 getrf runs on two OpenBLAS threads: still a solution, and the same bytes on
+    /// any Linalg thread count.
+    @Test func largeLUOnItsFixedThreads() throws {
+        try checkLU(Float.self, n: 2048, nrhs: 3, tolerance: 1e-5)
+        try checkLU(Double.self, n: 2048, nrhs: 3, tolerance: 1e-13)
+        let r: Matrix<Double> = randomMatrix(2048, 2048, seed: 9)
+        let a = r + Matrix<Double>.identity(2048).scaled(by: 2048)
+        let b: Matrix<Double> = randomMatrix(2048, 2, seed: 10)
+        let one = try Linalg.withThreadCount(1) { try solve(a, b) }
+        let two = try Linalg.withThreadCount(2) { try solve(a, b) }
+        #expect(one == two)
+    }
+
     @Test func luNeedsNoSymmetryAndPivots() throws {
         // A zero leading entry forces a row exchange; A is not symmetric.
         let a = Matrix<Double>(rows: 3, cols: 3, elements: [0, 2, 1,

@@ -200,7 +200,7 @@ struct SymmetricEigenRangeTests {
     /// (a float32 product threaded by OpenBLAS differs from the one-thread product in ~20 % of its
     /// elements, so a call that slipped into the two-thread window would show).
     @Test func threadedReductionKeepsItsThreadsToItself() throws {
-        let n = LAPACKKernel.threadedReductionOrder
+        let n = LAPACKKernel.fixedThreadsOrder
         let a: Matrix<Double> = randomSymmetric(n, seed: 2048)
         let reduction = try SymmetricEigenReduction(a)
         let reference = try symmetricEigenvalues(a)

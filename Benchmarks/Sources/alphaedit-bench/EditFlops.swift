@@ -25,8 +25,10 @@
 //               N × (number of templates) sentences (compute_ks), and the blocks 0…l* on the N
 //               bare prompts (the current outputs H, the official cur_zs).
 //   solve:      per edit layer, in float64, K·Kᵀ 2·d0²·N, P·(K·Kᵀ + C) 2·d0³, P·K 2·d0²·N,
-//               (P·K)·Rᵀ 2·d0·N·d1, LU (2/3)·d0³ + 2·d0²·d1 for the solve; and the cache update
-//               K·Kᵀ 2·d0²·N (float32).
+//               (P·K)·Rᵀ 2·d0·N·d1, LU (2/3)·d0³ + 2·d0²·d1 for the solve (the official code's
+//               products: alphaedit solves a first batch's N × N push-through system from d0 = 2048,
+//               far less work, so its rate there is official-equivalent, not an efficiency); and the
+//               cache update K·Kᵀ 2·d0²·N (float32).
 
 import Editing
 import Foundation
