@@ -13,10 +13,10 @@ internal import COpenBLAS
 // (``ProductSplit``), each block is one single-threaded BLAS call, and `threadCount` threads
 // take the blocks. One thread or sixteen compute exactly the same blocks. (Large products are
 // cut into row blocks sized for the thread count instead, where the kernel gives such blocks the
-// bytes of one unsplit call: GEMM-exact-rows.swift.) One LAPACK routine runs on a fixed number of
-// OpenBLAS threads instead, the large tridiagonal reduction (a count fixed by the shape, not by
-// `threadCount`: the same bytes everywhere); `OpenBLASThreads` keeps every other call off its
-// threads while it runs.
+// bytes of one unsplit call: GEMM-exact-rows.swift.) Two LAPACK routines run on a fixed number of
+// OpenBLAS threads instead, from n = 2048: the tridiagonal reduction and the LU factorisation (a
+// count fixed by the shape, not by `threadCount`: the same bytes everywhere); `OpenBLASThreads`
+// keeps every other call off their threads while they run.
 
 extension Linalg {
     /// The number of threads Linalg (and the transformer runtime) uses for one operation.
@@ -71,7 +71,7 @@ func pinOpenBLAS() { _ = openBLASPinned }
 
 /// Every BLAS and LAPACK call goes through here. OpenBLAS's thread count is one process-wide
 /// setting, so the calls that run on a fixed number of OpenBLAS threads (the tridiagonal
-/// reduction from n = 2048, Kernels-LAPACK.swift) hold it alone: a writer-preferring
+/// reduction and the LU factorisation from n = 2048, Kernels-LAPACK.swift) hold it alone: a writer-preferring
 /// readers–writer lock, shared by the one-thread calls (which never nest), exclusive for a fixed
 /// count. No call ever runs under a count it did not ask for, whatever runs beside it.
 enum OpenBLASThreads {
