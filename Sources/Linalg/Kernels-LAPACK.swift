@@ -14,7 +14,7 @@ enum LAPACKKernel {
     /// From n = ``fixedThreadsOrder`` on ``fixedThreads`` OpenBLAS threads (n 4096: 1.15 s on one, 0.67–0.81 s
     /// on two, the same bytes run to run and with one CPU of affinity), below on one.
     static func getrf<S: LinalgScalar>(n: Int, a: UnsafeMutablePointer<S>, ipiv: UnsafeMutablePointer<Int32>) -> Int32 {
-        return OpenBLASThreads.fixed(n >= fixedThreadsOrder ? fixedThreads : 1) {
+        return OpenBLASThreads.fixed(threads(order: n)) {
             return switch S.scalarKind {
             case .float32: LAPACKE_sgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f32(a), cInt(n), ipiv)
             case .float64: LAPACKE_dgetrf(LAPACK_COL_MAJOR, cInt(n), cInt(n), S.f64(a), cInt(n), ipiv)
@@ -121,6 +121,9 @@ enum LAPACKKernel {
     /// they depend on n alone (measured: the same bytes with OPENBLAS_NUM_THREADS=1 and with one
     /// CPU of affinity, where the two threads take turns).
     static let fixedThreads = 2
+
+    /// OpenBLAS threads of a fixed-thread routine (dsytrd, getrf) at order n: a function of n alone.
+    static func threads(order n: Int) -> Int { n >= fixedThreadsOrder ? fixedThreads : 1 }
     //
     // The high-level LAPACKE entry points below query LAPACK for the optimal workspace
     // (lwork = -1), read the Double answer and allocate it themselves; a failed allocation comes
@@ -134,8 +137,7 @@ enum LAPACKKernel {
                        e: UnsafeMutablePointer<Double>, tau: UnsafeMutablePointer<Double>) -> Int32 {
         // The reduction's dsymv and dsyr2k run on a fixed number of OpenBLAS threads from n = 2048
         // (Threads.swift: a count fixed by the shape, so the bytes depend on n alone).
-        let threads = n >= LAPACKKernel.fixedThreadsOrder ? LAPACKKernel.fixedThreads : 1
-        return OpenBLASThreads.fixed(threads) {
+        return OpenBLASThreads.fixed(threads(order: n)) {
             LAPACKE_dsytrd(LAPACK_COL_MAJOR, lapackChar("L"), cInt(n), a, cInt(n), d, e, tau)
         }
     }

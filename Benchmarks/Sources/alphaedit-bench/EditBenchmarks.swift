@@ -486,15 +486,18 @@ struct EditDeltaSummary: Codable {
 struct EditGoal: Codable {
     var name: String
     var goal: Double
-    /// "at_least" (the default) or "at_most".
-    var direction: String
+    var direction: Direction
+
+    enum Direction: String, Codable {
+        case atLeast = "at_least", atMost = "at_most"
+    }
     var value: Double?
     var met: Bool?
 
     init(name: String, goal: Double, value: Double?) {
         self.name = name
         self.goal = goal
-        direction = "at_least"
+        direction = .atLeast
         self.value = value
         met = value.map { $0 >= goal }
     }
@@ -502,7 +505,7 @@ struct EditGoal: Codable {
     init(name: String, atMost goal: Double, value: Double?) {
         self.name = name
         self.goal = goal
-        direction = "at_most"
+        direction = .atMost
         self.value = value
         met = value.map { $0 <= goal }
     }
@@ -669,7 +672,7 @@ enum EditTable {
                     + "null space \(r.workload.editLayers.compactMap { r.nullSpaceDimensions[String($0)] })")
         Swift.print("peak RSS \(r.peakResidentBytes.map { formatted(Double($0) / 1e9, 2) + " GB" } ?? "-")")
         for goal in r.goals {
-            Swift.print("goal \(goal.name) \(goal.direction == "at_most" ? "≤" : "≥") \(goal.goal): \(goal.value.map { formatted($0, 3) } ?? "-")"
+            Swift.print("goal \(goal.name) \(goal.direction == .atMost ? "≤" : "≥") \(goal.goal): \(goal.value.map { formatted($0, 3) } ?? "-")"
                         + (goal.met.map { $0 ? " (met)" : " (not met)" } ?? " (not measured)"))
         }
         for delta in r.deltas {

@@ -13,7 +13,6 @@ public final class ProgressReport: @unchecked Sendable {
 
     private let lock = NSLock()
     private var report: ExperimentReport
-    private var editsDone: [String: Int] = [:]
     private let directory: URL
     private let events: EditEventHandler
 
@@ -31,10 +30,7 @@ public final class ProgressReport: @unchecked Sendable {
         defer { lock.unlock() }
         report.curves[method] = points
         report.editSeconds[method] = editSeconds
-        if let last = points.last {
-            report.methods[method] = last.metrics
-            editsDone[method] = last.edits
-        }
+        if let last = points.last { report.methods[method] = last.metrics }
         write()
     }
 
@@ -47,8 +43,9 @@ public final class ProgressReport: @unchecked Sendable {
 
     private func write() {
         var snapshot = report
-        let done = editsDone.sorted { $0.key < $1.key }
-            .map { "\(ExperimentReport.title($0.key)) after \($0.value)" }.joined(separator: ", ")
+        let done = report.curves.filter { $0.key != "unedited" }.sorted { $0.key < $1.key }
+            .compactMap { method, points in points.last.map { "\(ExperimentReport.title(method)) after \($0.edits)" } }
+            .joined(separator: ", ")
         let stamp = ISO8601DateFormatter().string(from: Date())
         snapshot.notes.insert("In progress (\(stamp)): \(done.isEmpty ? "no algorithm evaluated yet" : done) of \(report.edits) edits. "
             + "Each method's row is its latest evaluation; fluency and consistency come with the final report, which replaces these files.",
