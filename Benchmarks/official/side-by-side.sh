@@ -5,7 +5,12 @@
 # statistics samples) takes about 3.5 hours on 2 cores, most of it the official code.
 #
 #   Benchmarks/official/side-by-side.sh [--samples N] [--requests N] [--work DIR] [--tag NAME]
-#       [--venv DIR] [--official-cpu DIR] [--force] [--smoke]
+#       [--venv DIR] [--official-cpu DIR] [--part both|official|alphaedit] [--force] [--smoke]
+#
+# --part official runs only the official code and keeps its results, with this machine's CPU, in
+# the work directory; a later --part alphaedit (same --work, --samples, --requests) runs alphaedit
+# against them and writes the results, refusing when the CPU or core count differs from the
+# official run's. The two parts may then run at different times, each on an idle machine.
 #
 # Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
 # (alphaedit's run with the comparison, the goals and the deltas' distance from the official
@@ -19,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 samples=10000 requests=100 work=/tmp/alphaedit-side-by-side tag=edit-side-by-side
-venv=/work/venv-official official_cpu=/work/official-bench/official_cpu force=0 smoke=0
+venv=/work/venv-official official_cpu=/work/official-bench/official_cpu force=0 smoke=0 part=both
 while [ $# -gt 0 ]; do
     case "$1" in
         --samples) samples="$2"; shift 2 ;;
@@ -28,6 +33,7 @@ while [ $# -gt 0 ]; do
         --tag) tag="$2"; shift 2 ;;
         --venv) venv="$2"; shift 2 ;;
         --official-cpu) official_cpu="$2"; shift 2 ;;
+        --part) part="$2"; shift 2 ;;
         --force) force=1; shift ;;
         --smoke) smoke=1; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -35,12 +41,17 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+case "$part" in
+    both|official|alphaedit) ;;
+    *) echo "side-by-side.sh: --part is both, official or alphaedit, not '$part'" >&2; exit 2 ;;
+esac
+
 python="$venv/bin/python"
-if ! "$python" -c "import torch, transformers" 2>/dev/null; then
+if [ "$part" != alphaedit ] && ! "$python" -c "import torch, transformers" 2>/dev/null; then
     echo "side-by-side.sh: $python cannot import torch and transformers; set up the venv as Benchmarks/official/README.md says (or give --venv)" >&2
     exit 1
 fi
-if [ ! -f "$official_cpu/AlphaEdit/AlphaEdit_main.py" ]; then
+if [ "$part" != alphaedit ] && [ ! -f "$official_cpu/AlphaEdit/AlphaEdit_main.py" ]; then
     echo "side-by-side.sh: $official_cpu is not the patched official code (no AlphaEdit/AlphaEdit_main.py); see Benchmarks/official/README.md (or give --official-cpu)" >&2
     exit 1
 fi
@@ -53,7 +64,8 @@ if [ "$smoke" = 1 ]; then
     mkdir -p "$results"
 fi
 # One workload per shape, reused by later runs of the same shape.
-workload="$work/workload-$samples-samples-$requests-requests$suffix"
+run_id="$samples-samples-$requests-requests$suffix"
+workload="$work/workload-$run_id"
 machine="$results/$tag-machine.txt"
 mkdir -p "$work"
 
@@ -87,28 +99,55 @@ if [ ! -f "$workload/workload.json" ]; then
     "$bench" edit prepare --output "$workload" --samples "$samples" --requests "$requests" --overwrite "${shape[@]}"
 fi
 
+# The CPU and core count, which both parts must share.
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+official_machine="$work/official-machine-$run_id.txt"
+
+if [ "$part" != alphaedit ]; then
+    {
+        echo "cpu: $cpu"
+        echo "commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)')"
+        echo "workload: $samples samples, $requests requests ($workload)"
+        echo "command: $0 --samples $samples --requests $requests --tag $tag --part $part"
+        echo
+    } > "$official_machine.partial"
+    idle_check
+    state "before the official run" | tee -a "$official_machine.partial"
+    echo "side-by-side.sh: the official code (progress on standard error)"
+    "$python" Benchmarks/official/official_edit_bench.py --workload "$workload" --official-cpu "$official_cpu" \
+        --output "$work/official-$run_id.json" --threads 2 --save-deltas "$work/official-deltas-$run_id.safetensors" --quiet
+    state "after the official run" | tee -a "$official_machine.partial"
+    mv "$official_machine.partial" "$official_machine"
+    if [ "$part" = official ]; then
+        echo "side-by-side.sh: wrote $work/official-$run_id.json; run --part alphaedit (same --work, --samples, --requests) next"
+        exit 0
+    fi
+fi
+
+if [ ! -f "$official_machine" ] || [ ! -f "$work/official-$run_id.json" ]; then
+    echo "side-by-side.sh: no official run for this workload in $work (run --part official first)" >&2
+    exit 1
+fi
+official_cpu_line="$(sed -n 's/^cpu: //p' "$official_machine" | head -1)"
+if [ "$official_cpu_line" != "$cpu" ]; then
+    echo "side-by-side.sh: the official run was on '$official_cpu_line', this machine is '$cpu': the times would not compare; run --part official here" >&2
+    exit 1
+fi
+
+cp "$official_machine" "$machine.partial"
 {
-    echo "commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)')"
-    echo "workload: $samples samples, $requests requests ($workload)"
-    echo "command: $0 --samples $samples --requests $requests --tag $tag"
     echo
-} > "$machine.partial"
-
-idle_check
-state "before the official run" | tee -a "$machine.partial"
-echo "side-by-side.sh: the official code (progress on standard error)"
-"$python" Benchmarks/official/official_edit_bench.py --workload "$workload" --official-cpu "$official_cpu" \
-    --output "$work/official.json" --threads 2 --save-deltas "$work/official-deltas.safetensors" --quiet
-state "after the official run" | tee -a "$machine.partial"
-
+    echo "alphaedit's run: commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)'), command: $0 --samples $samples --requests $requests --tag $tag --part $part"
+    echo
+} >> "$machine.partial"
 idle_check
 state "before alphaedit's run" | tee -a "$machine.partial"
 echo "side-by-side.sh: alphaedit"
-"$bench" edit run --workload "$workload" --threads 2 --official "$work/official.json" \
-    --reference-deltas "$work/official-deltas.safetensors" --output "$work/alphaedit.json"
+"$bench" edit run --workload "$workload" --threads 2 --official "$work/official-$run_id.json" \
+    --reference-deltas "$work/official-deltas-$run_id.safetensors" --output "$work/alphaedit-$run_id.json"
 state "after alphaedit's run" | tee -a "$machine.partial"
 
-cp "$work/official.json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
-cp "$work/alphaedit.json" "$results/$tag.json.partial" && mv "$results/$tag.json.partial" "$results/$tag.json"
+cp "$work/official-$run_id.json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
+cp "$work/alphaedit-$run_id.json" "$results/$tag.json.partial" && mv "$results/$tag.json.partial" "$results/$tag.json"
 mv "$machine.partial" "$machine"
 echo "side-by-side.sh: wrote $results/$tag.json, $results/$tag-official.json and $machine"

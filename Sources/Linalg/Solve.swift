@@ -6,10 +6,11 @@
 
 /// Solves A·X = B for X by LU factorisation with partial pivoting. A need not be symmetric.
 ///
-/// After factorising, the reciprocal condition number of A is estimated (getcon, O(n²)); a
-/// matrix singular to working precision is reported rather than solved.
+/// After factorising, the reciprocal condition number of A is estimated (gecon, O(n²), beside
+/// the right-hand sides' solves); a matrix singular to working precision is reported rather than
+/// solved.
 /// - Parameters:
-///   - a: `n × n`.
+///   - a: `n × n` (consumed: its storage holds the factors, so pass its last use to save a copy).
 ///   - b: `n × nrhs` right-hand sides (one per column).
 /// - Returns: X, `n × nrhs`.
 /// - Throws: ``LinalgError/notSquare(operation:shape:)``,
@@ -19,7 +20,7 @@
 ///   ``LinalgError/illConditioned(operation:reciprocalCondition:)`` (rcond below machine epsilon).
 /// - Complexity: O(n³ + n²·nrhs) (about (2/3)n³ + 2n²·nrhs flops; the n²·nrhs part threaded
 ///   over column blocks of B).
-public func solve<S: LinalgScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(LinalgError) -> Matrix<S> {
+public func solve<S: LinalgScalar>(_ a: consuming Matrix<S>, _ b: Matrix<S>) throws(LinalgError) -> Matrix<S> {
     let operation = "solve"
     guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }
     guard b.rows == a.rows else { throw .shapeMismatch(operation: operation, lhs: a.shape, rhs: b.shape) }
@@ -28,27 +29,44 @@ public func solve<S: LinalgScalar>(_ a: Matrix<S>, _ b: Matrix<S>) throws(Linalg
     let nrhs = b.cols
     if n == 0 || nrhs == 0 { return Matrix(rows: n, cols: nrhs) }
 
-    var lu = a.elements
+    var lu = a.elements                         // A's storage becomes the factors' (no copy when
+    a = Matrix(rows: 0, cols: 0)                // the caller passes its last use of A)
     var pivots = [Int32](repeating: 0, count: n)
-    try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
+    let norm = try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
 
     var solution = b.transposed().elements      // column-major n × nrhs
     // The right-hand sides in column blocks of a size fixed by the shape, one single-threaded
-    // getrs each (the factors are only read), spread over Linalg's threads.
+    // getrs each, spread over Linalg's threads beside the condition estimate (one thread): all
+    // only read the factors. A matrix the estimate rejects is reported, whatever getrs gave.
     let block = rightHandSideBlock(n: n, nrhs: nrhs)
+    let blocks = (nrhs + block - 1) / block
     let failure = LockedValue<Int32>(0)
+    var condition = ConditionEstimate()
     lu.withUnsafeBufferPointer { lup in
         pivots.withUnsafeBufferPointer { pp in
             solution.withUnsafeMutableBufferPointer { bp in
-                nonisolated(unsafe) let (luBase, pivotBase, bBase) = (lup.baseAddress!, pp.baseAddress!, bp.baseAddress!)
-                Linalg.forEachBlock(nrhs, block: block) { _, columns in
-                    let info = LAPACKKernel.getrs(transpose: true, n: n, nrhs: columns.count, lu: luBase,
-                                                  ipiv: pivotBase, b: bBase + columns.lowerBound * n)
-                    if info != 0 { failure.withLock { if $0 == 0 { $0 = info } } }
+                withUnsafeMutablePointer(to: &condition) { cp in
+                    nonisolated(unsafe) let (luBase, pivotBase, bBase, conditionBase) = (lup.baseAddress!, pp.baseAddress!, bp.baseAddress!, cp)
+                    let task = { (task: Int) in
+                        guard task > 0 else {
+                            conditionBase.pointee.estimate(n: n, lu: luBase, oneNorm: norm)
+                            return
+                        }
+                        let columns = ((task - 1) * block)..<min(nrhs, task * block)
+                        let info = LAPACKKernel.getrs(transpose: true, n: n, nrhs: columns.count, lu: luBase,
+                                                      ipiv: pivotBase, b: bBase + columns.lowerBound * n)
+                        if info != 0 { failure.withLock { if $0 == 0 { $0 = info } } }
+                    }
+                    if n >= 256 {
+                        Linalg.forEachBlock(blocks + 1, block: 1) { t, _ in task(t) }
+                    } else {
+                        for t in 0...blocks { task(t) }
+                    }
                 }
             }
         }
     }
+    try condition.check(S.self, operation: operation)
     let info = failure.withLock { $0 }
     if info != 0 { throw lapackFailure(info, routine: "\(operation) (getrs)") }
     return Matrix(rows: nrhs, cols: n, elements: solution).transposed()
@@ -80,7 +98,10 @@ public func inverse<S: LinalgScalar>(_ a: Matrix<S>) throws(LinalgError) -> Matr
     // row-major is A⁻¹.
     var lu = a.elements
     var pivots = [Int32](repeating: 0, count: n)
-    try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
+    let norm = try factorLU(n: n, lu: &lu, pivots: &pivots, operation: operation)
+    var condition = ConditionEstimate()
+    lu.withUnsafeBufferPointer { condition.estimate(n: n, lu: $0.baseAddress!, oneNorm: norm) }
+    try condition.check(S.self, operation: operation)
     let info = lu.withUnsafeMutableBufferPointer { lup in
         pivots.withUnsafeBufferPointer { pp in
             LAPACKKernel.getri(n: n, lu: lup.baseAddress!, ipiv: pp.baseAddress!)
@@ -91,11 +112,11 @@ public func inverse<S: LinalgScalar>(_ a: Matrix<S>) throws(LinalgError) -> Matr
     return Matrix(rows: n, cols: n, elements: lu)
 }
 
-/// Factors the column-major n×n `lu` in place (getrf) and rejects singular or numerically
-/// singular matrices.
+/// Factors the column-major n×n `lu` in place (getrf) and rejects exactly singular matrices.
+/// - Returns: the 1-norm of the matrix before factoring (for ``ConditionEstimate``).
 private func factorLU<S: LinalgScalar>(
     n: Int, lu: inout [S], pivots: inout [Int32], operation: String
-) throws(LinalgError) {
+) throws(LinalgError) -> Double {
     let (info, norm) = lu.withUnsafeMutableBufferPointer { lup in
         pivots.withUnsafeMutableBufferPointer { pp in
             let norm = LAPACKKernel.oneNorm(n: n, a: lup.baseAddress!)
@@ -104,13 +125,23 @@ private func factorLU<S: LinalgScalar>(
     }
     if info < 0 { throw lapackFailure(info, routine: "\(operation) (getrf)") }
     if info > 0 { throw .singularMatrix(operation: operation, pivot: Int(info) - 1) }
+    return norm
+}
 
-    var rcond = 0.0
-    let conInfo = lu.withUnsafeBufferPointer { lup in
-        LAPACKKernel.gecon(n: n, lu: lup.baseAddress!, oneNorm: norm, rcond: &rcond)
+/// The reciprocal condition number of a matrix from its getrf factors (gecon, one thread), and
+/// the rejection of a matrix singular to working precision.
+private struct ConditionEstimate {
+    private var info: Int32 = 0
+    private var rcond = 0.0
+
+    mutating func estimate<S: LinalgScalar>(n: Int, lu: UnsafePointer<S>, oneNorm: Double) {
+        info = LAPACKKernel.gecon(n: n, lu: lu, oneNorm: oneNorm, rcond: &rcond)
     }
-    if conInfo < 0 { throw lapackFailure(conInfo, routine: "\(operation) (gecon)") }
-    if !(rcond >= Double(S.ulpOfOne)) {
-        throw .illConditioned(operation: operation, reciprocalCondition: rcond)
+
+    func check<S: LinalgScalar>(_: S.Type, operation: String) throws(LinalgError) {
+        if info < 0 { throw lapackFailure(info, routine: "\(operation) (gecon)") }
+        if !(rcond >= Double(S.ulpOfOne)) {
+            throw .illConditioned(operation: operation, reciprocalCondition: rcond)
+        }
     }
 }

@@ -34,9 +34,11 @@ import Testing
         #expect(Matrix<Double>(delta).relativeError(to: expected) < 1e-4)
     }
 
-    /// From d0 = 2048 a batch without a cache solves the N × N push-through system; its Δ is the
-    /// d0 × d0 system's up to rounding.
-    @Test func firstBatchPushThroughGivesTheFullSystemsDelta() throws {
+    /// From d0 = 2048 a batch without a cache solves the N × N push-through system, and one with a
+    /// cache solves the d0 × d0 system for A⁻¹·(P·K) (N right-hand sides) before multiplying by Rᵀ;
+    /// either Δ is the d0 × d0 system's with d1 right-hand sides up to rounding.
+    @Test(arguments: [false, true])
+    func largeWidthSolvesGiveTheFullSystemsDelta(withCache: Bool) throws {
         let d0 = WeightUpdate.pushThroughOrder, n = 16, d1 = 48
         var state: UInt64 = 0x5EED
         func next() -> Double {   // SplitMix64 → uniform in [−1, 1)
@@ -50,11 +52,15 @@ import Testing
         let residuals = Matrix<Float>(rows: d1, cols: n) { _, _ in Float(next() * 0.1) }
         let q = Matrix<Float>(rows: d0, cols: 64) { _, _ in Float(next()) }
         let projector = matmul(q, q, transposeB: true).scaled(by: 1 / Float(64))      // symmetric PSD
-        let delta = try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: projector,
-                                               cache: Matrix<Float>(rows: d0, cols: d0), l2: 10)
-        // The d0 × d0 system, formed and solved in float64.
-        let k = Matrix<Double>(keys), pk = matmul(Matrix<Double>(projector), k)
-        var a = matmul(pk, k, transposeB: true)
+        var cache = Matrix<Float>(rows: d0, cols: d0)
+        if withCache {                                                                 // Σ K Kᵀ of 2·N earlier keys
+            let earlier = Matrix<Float>(rows: d0, cols: 2 * n) { _, _ in Float(next()) }
+            cache = matmul(earlier, earlier, transposeB: true)
+        }
+        let delta = try WeightUpdate.alphaEdit(keys: keys, residuals: residuals, projector: projector, cache: cache, l2: 10)
+        // The d0 × d0 system P·(K·Kᵀ + C) + L2·I with d1 right-hand sides, formed and solved in float64.
+        let k = Matrix<Double>(keys), p = Matrix<Double>(projector), pk = matmul(p, k)
+        var a = matmul(p, matmul(k, k, transposeB: true) + Matrix<Double>(cache))
         for i in 0..<d0 { a[i, i] += 10 }
         let expected = try solve(a, matmul(pk, Matrix<Double>(residuals), transposeB: true))
         let error = Matrix<Double>(delta).relativeError(to: expected)

@@ -17,7 +17,8 @@ public enum WeightUpdate {
     ///     an owner computes it before the batch's layers, off their sequential path).
     /// - Complexity: O(d0³) for the LU solve; O(d0²·N) for the rest once P·C is known. Without a
     ///   cache and from d0 = ``pushThroughOrder``: O(d0²·N + d0·N·d1 + N³), an N × N system
-    ///   (the same Δ up to float64 rounding).
+    ///   (the same Δ up to float64 rounding). With a cache from that width, the LU solves for
+    ///   A⁻¹·(P·K), N right-hand sides, and multiplies by Rᵀ after (when N < d1).
     public static func alphaEdit(keys: Matrix<Float>, residuals: Matrix<Float>, projector: Matrix<Float>,
                                  cache: Matrix<Float>, l2: Double, projectedCache: Matrix<Double>?? = .none) throws -> Matrix<Float> {
         let k = Matrix<Double>(keys), r = Matrix<Double>(residuals), p = Matrix<Double>(projector)
@@ -36,8 +37,14 @@ public enum WeightUpdate {
         var a = matmul(pk, k, transposeB: true)
         if let pc { a += pc }
         for i in 0..<d0 { a.elements[i * d0 + i] += l2 }
+        if d0 >= pushThroughOrder, n < r.rows {
+            // A⁻¹·((P·K)·Rᵀ) = (A⁻¹·(P·K))·Rᵀ: N right-hand sides instead of d1 (d0 4096, N 100,
+            // d1 1024: 2·d0²·N + 2·d0·N·d1 flops after the LU instead of 2·d0²·d1 + 2·d0·N·d1).
+            let y = try solve(consume a, pk)           // A⁻¹·(P·K) [d0, N]
+            return Matrix<Float>(matmul(y, r, transposeB: true))
+        }
         let b = matmul(pk, r, transposeB: true)        // (P·K)·Rᵀ
-        return Matrix<Float>(try solve(a, b))
+        return Matrix<Float>(try solve(consume a, b))
     }
 
     /// From this key width on, a batch without a cache solves the N × N system of the push-through
