@@ -9,8 +9,9 @@
 #
 # --part official runs only the official code and keeps its results, with this machine's CPU, in
 # the work directory; a later --part alphaedit (same --work, --samples, --requests) runs alphaedit
-# against them and writes the results, refusing when the CPU or core count differs from the
-# official run's. The two parts may then run at different times, each on an idle machine.
+# against them and writes the results, refusing when the CPU model, core count or instruction
+# set flags differ from the official run's. The two parts may then run at different times, each
+# on an idle machine.
 #
 # Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
 # (alphaedit's run with the comparison, the goals and the deltas' distance from the official
@@ -99,8 +100,8 @@ if [ ! -f "$workload/workload.json" ]; then
     "$bench" edit prepare --output "$workload" --samples "$samples" --requests "$requests" --overwrite "${shape[@]}"
 fi
 
-# The CPU and core count, which both parts must share.
-cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
+# The CPU (model, core count, instruction set flags), which both parts must share.
+cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, flags $(grep -m1 '^flags' /proc/cpuinfo | md5sum | cut -c1-8)"
 official_machine="$work/official-machine-$run_id.txt"
 
 if [ "$part" != alphaedit ]; then
