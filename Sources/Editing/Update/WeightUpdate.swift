@@ -49,8 +49,9 @@ public enum WeightUpdate {
 
     /// From this key width on, a batch without a cache solves the N × N system of the push-through
     /// identity instead of the d0 × d0 one: (2/3)·d0³ + 2·d0²·d1 flops become 2·d0·N² + N³ +
-    /// 2·d0·N·d1 (d0 4096, N 100, d1 1024: 2.2 s → 0.1 s per layer). Below it the d0 × d0 solve
-    /// costs little, and its bytes (those of the shipped model's committed results) stay as they are.
+    /// 2·d0·N·d1 (d0 4096, N 100, d1 1024: 2.2 s → 0.1 s per layer), and a batch with a cache
+    /// solves its d0 × d0 system for N right-hand sides rather than d1. Below it these solves cost
+    /// little, and their bytes (those of the shipped model's committed results) stay as they are.
     public static let pushThroughOrder = 2048
 
     /// P·C in float64, or nil when the cache is zero (the first batch).
