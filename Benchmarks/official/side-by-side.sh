@@ -15,7 +15,8 @@
 #
 # Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
 # (alphaedit's run with the comparison, the goals and the deltas' distance from the official
-# ones) and <tag>-machine.txt (commit, load and processes before and after each run).
+# ones) and <tag>-machine.txt (commit, load and processes before and after each run, and the load
+# and busiest processes every minute during each).
 # Defaults: 10,000 samples, 100 requests, tag edit-side-by-side, work directory
 # /tmp/alphaedit-side-by-side, venv /work/venv-official, official code
 # /work/official-bench/official_cpu (Benchmarks/official/README.md says how to set both up).
@@ -77,6 +78,30 @@ state() {
     ps -eo pid,pcpu,rss,etime,comm --sort=-pcpu | head -8
     echo
 }
+# The load and the busiest processes every minute while a run runs, so that anything else that ran
+# beside it shows in the record (the first sample at the start): start_samples FILE; ...;
+# stop_samples FILE (prints a summary and the samples).
+sampler=""
+start_samples() {
+    ( while :; do
+        echo "$(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) | $(ps -eo pcpu,comm --sort=-pcpu | sed -n 2,4p | awk '{printf "%s %s; ", $1, $2}')"
+        sleep 60
+      done ) > "$1" &
+    sampler=$!
+}
+stop_samples() {
+    local sleeper
+    sleeper="$(pgrep -P "$sampler" || true)"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    [ -z "$sleeper" ] || kill $sleeper 2>/dev/null || true
+    sampler=""
+    echo "load during the run, every minute ($(wc -l < "$1") samples): highest 1-minute load $(awk '{print $3}' "$1" | sort -g | tail -1)"
+    cat "$1"
+    echo
+}
+trap '[ -z "$sampler" ] || { pkill -P "$sampler" 2>/dev/null; kill "$sampler" 2>/dev/null; }' EXIT
+
 idle_check() {
     local load
     load="$(cut -d' ' -f1 /proc/loadavg)"
@@ -115,8 +140,10 @@ if [ "$part" != alphaedit ]; then
     idle_check
     state "before the official run" | tee -a "$official_machine.partial"
     echo "side-by-side.sh: the official code (progress on standard error)"
+    start_samples "$work/load-official-$run_id.txt"
     "$python" Benchmarks/official/official_edit_bench.py --workload "$workload" --official-cpu "$official_cpu" \
         --output "$work/official-$run_id.json" --threads 2 --save-deltas "$work/official-deltas-$run_id.safetensors" --quiet
+    stop_samples "$work/load-official-$run_id.txt" >> "$official_machine.partial"
     state "after the official run" | tee -a "$official_machine.partial"
     mv "$official_machine.partial" "$official_machine"
     if [ "$part" = official ]; then
@@ -144,8 +171,10 @@ cp "$official_machine" "$machine.partial"
 idle_check
 state "before alphaedit's run" | tee -a "$machine.partial"
 echo "side-by-side.sh: alphaedit"
+start_samples "$work/load-alphaedit-$run_id.txt"
 "$bench" edit run --workload "$workload" --threads 2 --official "$work/official-$run_id.json" \
     --reference-deltas "$work/official-deltas-$run_id.safetensors" --output "$work/alphaedit-$run_id.json"
+stop_samples "$work/load-alphaedit-$run_id.txt" >> "$machine.partial"
 state "after alphaedit's run" | tee -a "$machine.partial"
 
 cp "$work/official-$run_id.json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
