@@ -41,32 +41,30 @@ public func solve<S: LinalgScalar>(_ a: consuming Matrix<S>, _ b: Matrix<S>) thr
     let block = rightHandSideBlock(n: n, nrhs: nrhs)
     let blocks = (nrhs + block - 1) / block
     let failure = LockedValue<Int32>(0)
-    var condition = ConditionEstimate()
+    let condition = LockedValue(ConditionEstimate())
     lu.withUnsafeBufferPointer { lup in
         pivots.withUnsafeBufferPointer { pp in
             solution.withUnsafeMutableBufferPointer { bp in
-                withUnsafeMutablePointer(to: &condition) { cp in
-                    nonisolated(unsafe) let (luBase, pivotBase, bBase, conditionBase) = (lup.baseAddress!, pp.baseAddress!, bp.baseAddress!, cp)
-                    let task = { (task: Int) in
-                        guard task > 0 else {
-                            conditionBase.pointee.estimate(n: n, lu: luBase, oneNorm: norm)
-                            return
-                        }
-                        let columns = ((task - 1) * block)..<min(nrhs, task * block)
-                        let info = LAPACKKernel.getrs(transpose: true, n: n, nrhs: columns.count, lu: luBase,
-                                                      ipiv: pivotBase, b: bBase + columns.lowerBound * n)
-                        if info != 0 { failure.withLock { if $0 == 0 { $0 = info } } }
+                nonisolated(unsafe) let (luBase, pivotBase, bBase) = (lup.baseAddress!, pp.baseAddress!, bp.baseAddress!)
+                let task = { (task: Int) in          // 0: the estimate; 1…blocks: a block of columns
+                    guard task > 0 else {
+                        condition.withLock { $0.estimate(n: n, lu: luBase, oneNorm: norm) }
+                        return
                     }
-                    if n >= 256 {
-                        Linalg.forEachBlock(blocks + 1, block: 1) { t, _ in task(t) }
-                    } else {
-                        for t in 0...blocks { task(t) }
-                    }
+                    let columns = ((task - 1) * block)..<min(nrhs, task * block)
+                    let info = LAPACKKernel.getrs(transpose: true, n: n, nrhs: columns.count, lu: luBase,
+                                                  ipiv: pivotBase, b: bBase + columns.lowerBound * n)
+                    if info != 0 { failure.withLock { if $0 == 0 { $0 = info } } }
+                }
+                if n >= 256 {
+                    Linalg.forEachBlock(blocks + 1, block: 1) { t, _ in task(t) }
+                } else {
+                    for t in 0...blocks { task(t) }
                 }
             }
         }
     }
-    try condition.check(S.self, operation: operation)
+    try condition.withLock { $0 }.check(S.self, operation: operation)
     let info = failure.withLock { $0 }
     if info != 0 { throw lapackFailure(info, routine: "\(operation) (getrs)") }
     return Matrix(rows: nrhs, cols: n, elements: solution).transposed()

@@ -2,6 +2,7 @@ import Foundation
 import Linalg
 import Testing
 @testable import Editing
+import Transformer
 
 /// The closed-form solves, each fed the official code's own inputs.
 @Suite struct WeightUpdateTests {
@@ -40,14 +41,8 @@ import Testing
     @Test(arguments: [false, true])
     func largeWidthSolvesGiveTheFullSystemsDelta(withCache: Bool) throws {
         let d0 = WeightUpdate.pushThroughOrder, n = 16, d1 = 48
-        var state: UInt64 = 0x5EED
-        func next() -> Double {   // SplitMix64 → uniform in [−1, 1)
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) / Double(1 << 52) - 1
-        }
+        var generator = SplitMix64(seed: 0x5EED)
+        func next() -> Double { generator.nextUniform() * 2 - 1 }   // uniform in [−1, 1)
         let keys = Matrix<Float>(rows: d0, cols: n) { _, _ in Float(next()) }
         let residuals = Matrix<Float>(rows: d1, cols: n) { _, _ in Float(next() * 0.1) }
         let q = Matrix<Float>(rows: d0, cols: 64) { _, _ in Float(next()) }

@@ -200,8 +200,9 @@ struct ProjectorBenchResults: Codable {
         WeightUpdate.alphaEdit with a cache of 2·N earlier keys (the d0 × d0 system of every later \
         batch), FLOPs as the edit benchmark's solve system part (the official code's products, which \
         count the d1 right-hand sides of its LU solve where alphaedit solves for N from d0 = 2048), \
-        rated against SGEMM; projected_cache_seconds: the P·C part of each repetition; solve_first_batch: the same without a cache (from d0 = 2048 the N × N \
-        push-through system; its rate counts the same nominal FLOPs, so it is not an efficiency).
+        rated against SGEMM; projected_cache_seconds: the P·C part of each repetition; \
+        solve_first_batch: the same without a cache (from d0 = 2048 the N × N push-through system; \
+        its rate counts the same nominal FLOPs, so it is not an efficiency).
         """
     var threshold: Double
     var projector: [ProjectorTiming] = []

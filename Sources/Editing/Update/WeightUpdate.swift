@@ -24,7 +24,7 @@ public enum WeightUpdate {
         let k = Matrix<Double>(keys), r = Matrix<Double>(residuals), p = Matrix<Double>(projector)
         let d0 = k.rows, n = k.cols
         let pk = matmul(p, k)                          // P·K [d0, N]
-        let pc = projectedCache ?? Self.projectedCache(projector: projector, cache: cache)
+        let pc = projectedCache ?? (isZero(cache) ? nil : matmul(p, Matrix<Double>(cache)))
         if pc == nil, d0 >= pushThroughOrder, n < d0 {
             // No cache (a first batch, a one-off edit): (P·K·Kᵀ + L2·I)⁻¹·(P·K) = (P·K)·(Kᵀ·P·K + L2·I)⁻¹
             // (push-through identity), so an N × N system replaces the d0 × d0 one.
@@ -56,9 +56,10 @@ public enum WeightUpdate {
 
     /// P·C in float64, or nil when the cache is zero (the first batch).
     public static func projectedCache(projector: Matrix<Float>, cache: Matrix<Float>) -> Matrix<Double>? {
-        guard cache.elements.contains(where: { $0 != 0 }) else { return nil }
-        return matmul(Matrix<Double>(projector), Matrix<Double>(cache))
+        isZero(cache) ? nil : matmul(Matrix<Double>(projector), Matrix<Double>(cache))
     }
+
+    private static func isZero(_ cache: Matrix<Float>) -> Bool { !cache.elements.contains { $0 != 0 } }
 
     /// MEMIT: Δ = (λ·C0 + K·Kᵀ)⁻¹ · K · Rᵀ, in float64 as the official code, rounded to float32.
     /// With `cache` (MEMIT_seq), C is added to the system matrix.
