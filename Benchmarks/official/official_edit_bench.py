@@ -9,6 +9,19 @@ functions run unchanged; they are timed by wrappers put in place of the module a
 
 usage: python official_edit_bench.py --workload DIR --official-cpu /work/official-bench/official_cpu \
            --output FILE.json [--threads 2] [--save-deltas FILE.safetensors] [--quiet] [--keep-work]
+           [--stages all|statistics|edit|targets|keys-solve] [--save-projectors FILE] [--projectors FILE]
+           [--save-targets FILE] [--targets FILE]
+
+--stages splits the run into processes, for a workload too long for one sitting. `statistics` times
+get_project for every layer (statistics and projector) and stops. `edit` skips it and times
+apply_AlphaEdit_to_model (targets, keys, solve) with P read from --projectors (a safetensors file of
+float32 [k, k] tensors named P.<layer>, as --save-projectors and `alphaedit-bench edit run --save-projectors`
+write). `targets` runs apply_AlphaEdit_to_model until every request's z is computed (it stops at the first
+compute_ks call). `keys-solve` runs apply_AlphaEdit_to_model with every z given: --targets (float32 [d] tensors
+named z.<case_id>, as --save-targets and `alphaedit-bench edit run --save-targets` write) become the official
+code's own v_star cache files (cache_template), so compute_z is never called. No stage reads the values of an
+earlier one in a way that changes its work (compute_z's early stop depends only on the model and the request), so
+each stage's time is the one-process run's.
 
 DIR holds model/ (HF GPT-2), corpus.txt (one statistics text a line), requests.json (CounterFact records),
 hparams.json (official AlphaEdit keys) and context_templates.json (list of lists of "{}" templates).
@@ -36,15 +49,44 @@ ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (d
 ap.add_argument("--save-deltas", default=None, help="safetensors file of the total weight change of every "
                                                     "edited layer (HF layout: transformer.h.L.mlp.c_proj.weight)")
 ap.add_argument("--quiet", action="store_true", help="discard the official code's stdout prints")
+ap.add_argument("--stages", choices=["all", "statistics", "edit", "targets", "keys-solve"], default="all",
+                help="all (default); statistics: get_project only; edit: apply_AlphaEdit_to_model only, P from "
+                     "--projectors; targets: its compute_z calls only; keys-solve: the rest, z from --targets")
+ap.add_argument("--save-projectors", default=None, help="safetensors file of every layer's P (float32, P.<layer>)")
+ap.add_argument("--projectors", default=None, help="--stages edit or keys-solve: the P of every edited layer "
+                                                   "(safetensors, float32 [k, k] tensors named P.<layer>)")
+ap.add_argument("--save-targets", default=None, help="safetensors file of every request's z (float32 [d], z.<case_id>)")
+ap.add_argument("--targets", default=None, help="--stages keys-solve: every request's z (safetensors, float32 [d] "
+                                                "tensors named z.<case_id>)")
 ap.add_argument("--keep-work", action="store_true", help="keep the scratch directory (statistics cache, "
                                                          "globals.yml) instead of deleting it")
 args = ap.parse_args()
+if args.stages in ("edit", "keys-solve") and not args.projectors:
+    ap.error(f"--stages {args.stages} needs --projectors FILE (the P of every edited layer)")
+if args.projectors and args.stages not in ("edit", "keys-solve"):
+    ap.error("--projectors is read only with --stages edit or keys-solve")
+if args.save_projectors and args.stages not in ("all", "statistics"):
+    ap.error("--save-projectors needs the projectors computed: --stages all or statistics")
+if (args.stages == "keys-solve") != bool(args.targets):
+    ap.error("--targets goes with --stages keys-solve, and keys-solve needs it")
+if args.save_targets and args.stages not in ("all", "edit", "targets"):
+    ap.error("--save-targets needs the targets computed: --stages all, edit or targets")
 
 T_START = time.perf_counter()
 WORKLOAD = os.path.abspath(args.workload)
 OFFICIAL = os.path.abspath(args.official_cpu)
 OUTPUT = os.path.abspath(args.output)
 DELTAS = os.path.abspath(args.save_deltas) if args.save_deltas else None
+if DELTAS and args.stages in ("statistics", "targets"):
+    sys.exit(f"--save-deltas: --stages {args.stages} makes no edit")
+TARGETS_IN = os.path.abspath(args.targets) if args.targets else None
+TARGETS_OUT = os.path.abspath(args.save_targets) if args.save_targets else None
+if TARGETS_IN and not os.path.isfile(TARGETS_IN):
+    sys.exit(f"--targets {TARGETS_IN}: no such file")
+PROJECTORS_IN = os.path.abspath(args.projectors) if args.projectors else None
+PROJECTORS_OUT = os.path.abspath(args.save_projectors) if args.save_projectors else None
+if PROJECTORS_IN and not os.path.isfile(PROJECTORS_IN):
+    sys.exit(f"--projectors {PROJECTORS_IN}: no such file")
 for name in ["model", "corpus.txt", "requests.json", "hparams.json", "context_templates.json"]:
     if not os.path.exists(os.path.join(WORKLOAD, name)):
         sys.exit(f"{WORKLOAD}: missing {name}")
@@ -135,11 +177,18 @@ STEPS = {"active": False, "n": 0, "per_request": []}
 _compute_z = AEM.compute_z
 
 
+Z_OUT = {}  # case_id -> z, for --save-targets
+
+
 def compute_z_counted(*a, **k):
     n0 = STEPS["n"]
     STEPS["active"] = True
     try:
-        return _compute_z(*a, **k)
+        z = _compute_z(*a, **k)
+        if TARGETS_OUT:
+            request = a[2] if len(a) > 2 else k["request"]
+            Z_OUT[request["case_id"]] = z.detach().clone()
+        return z
     finally:
         STEPS["active"] = False
         STEPS["per_request"].append(STEPS["n"] - n0)
@@ -150,7 +199,13 @@ _compute_ks = AEM.compute_ks
 N_EDIT_LAYERS = [0]  # set once the hparams are read
 
 
+class StopAfterTargets(Exception):
+    """--stages targets: raised at the first compute_ks call, when every z is computed."""
+
+
 def compute_ks_phased(*a, **k):
+    if args.stages == "targets":
+        raise StopAfterTargets()
     # apply_AlphaEdit_to_model calls compute_ks once per layer before the solves, then once per layer for cache_c
     key = "compute_ks_" + ("pre" if CALLS.get("compute_ks_pre", 0) < N_EDIT_LAYERS[0] else "post")
     t0 = time.perf_counter()
@@ -215,25 +270,64 @@ with quiet():
     cache_c = torch.zeros((len(hparams.layers), kdim, kdim), device="cpu")
     P = torch.zeros((len(hparams.layers), kdim, kdim), device="cpu")
     del W_out
-    for i, layer in enumerate(hparams.layers):
-        P[i, :, :] = get_project(model, tok, layer, hparams)
+    if PROJECTORS_IN:
+        from safetensors import safe_open
+        with safe_open(PROJECTORS_IN, framework="pt") as f:
+            for i, layer in enumerate(hparams.layers):
+                name = f"P.{layer}"
+                if name not in f.keys():
+                    sys.exit(f"{PROJECTORS_IN}: no tensor {name} (holds {sorted(f.keys())})")
+                t = f.get_tensor(name)
+                if tuple(t.shape) != (kdim, kdim) or t.dtype != torch.float32:
+                    sys.exit(f"{PROJECTORS_IN}: {name} is {t.dtype} {tuple(t.shape)}, expected float32 ({kdim}, {kdim})")
+                P[i, :, :] = t
+    elif args.stages in ("all", "statistics"):
+        for i, layer in enumerate(hparams.layers):
+            P[i, :, :] = get_project(model, tok, layer, hparams)
+    cache_template = None
+    if TARGETS_IN:
+        # The official v_star cache: one npz per request, read by apply_AlphaEdit_to_model in place of compute_z.
+        from safetensors import safe_open
+        cache_template = os.path.join(WORK, "zcache", "case_{2}.npz")  # formatted with (z_layer, clamp, case_id)
+        os.makedirs(os.path.dirname(cache_template))
+        with safe_open(TARGETS_IN, framework="pt") as f:
+            for request in requests:
+                name = f"z.{request['case_id']}"
+                if name not in f.keys():
+                    sys.exit(f"{TARGETS_IN}: no tensor {name}")
+                z = f.get_tensor(name)
+                if z.dtype != torch.float32 or tuple(z.shape) != (model.config.hidden_size,):
+                    sys.exit(f"{TARGETS_IN}: {name} is {z.dtype} {tuple(z.shape)}, expected float32 ({model.config.hidden_size},)")
+                np.savez(cache_template.format(None, None, request["case_id"]), v_star=z.numpy())
     t_edit = time.perf_counter()
-    model, cache_c = AEM.apply_AlphaEdit_to_model(model, tok, requests, hparams, cache_template=None,
-                                                  cache_c=cache_c, P=P)
+    if args.stages != "statistics":
+        try:
+            model, cache_c = AEM.apply_AlphaEdit_to_model(model, tok, requests, hparams, cache_template=cache_template,
+                                                          cache_c=cache_c, P=P)
+        except StopAfterTargets:
+            pass
     t_end = time.perf_counter()
+    if TARGETS_IN and CALLS.get("compute_z", 0):
+        sys.exit(f"--targets: compute_z ran {CALLS['compute_z']} times: the v_star cache was not read")
 
 edit_seconds = t_end - t_edit
 total_seconds = t_end - t_work
 stats_s = ACC.get("get_cov", 0.0)
 keys_s = ACC.get("compute_ks", 0.0) + ACC.get("cur_zs", 0.0)
-stages = {
-    "statistics": stats_s,
-    "projector": ACC.get("get_project", 0.0) - stats_s,
-    "targets": ACC.get("compute_z", 0.0),
-    "keys": keys_s,
-    "solve": edit_seconds - ACC.get("compute_z", 0.0) - keys_s,
-}
-null_dims = {str(layer): int(round(float(P[i].trace()))) for i, layer in enumerate(hparams.layers)}
+stages = {}
+if args.stages in ("all", "statistics"):
+    stages["statistics"] = stats_s
+    stages["projector"] = ACC.get("get_project", 0.0) - stats_s
+if args.stages in ("all", "edit", "targets"):
+    stages["targets"] = ACC.get("compute_z", 0.0)
+if args.stages in ("all", "edit", "keys-solve"):
+    stages["keys"] = keys_s
+    stages["solve"] = edit_seconds - ACC.get("compute_z", 0.0) - keys_s
+# A part's time: the stages it ran (the P read of --stages edit not counted). Only a whole run has a
+# total_seconds: a part's would read as the whole run's.
+part_seconds = total_seconds if args.stages == "all" else (t_edit - t_work if args.stages == "statistics" else edit_seconds)
+null_dims = None if args.stages == "targets" else {  # targets: no P (zeros)
+    str(layer): int(round(float(P[i].trace()))) for i, layer in enumerate(hparams.layers)}
 ru_self = resource.getrusage(resource.RUSAGE_SELF)
 ru_children = resource.getrusage(resource.RUSAGE_CHILDREN)
 try:
@@ -245,11 +339,14 @@ except OSError:
 result = {
     "implementation": "official AlphaEdit (CPU-patched)",
     "stages": stages,
-    "total_seconds": total_seconds,
+    **({"total_seconds": total_seconds} if args.stages == "all" else {"part_seconds": part_seconds}),
     "versions": {"python": platform.python_version(), "torch": torch.__version__,
                  "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
                  "numpy": np.__version__, "official_commit": official_commit},
     "threads": args.threads,
+    "stages_run": args.stages,
+    "projectors_file": PROJECTORS_IN,
+    "targets_file": TARGETS_IN,
     "workload": WORKLOAD,
     "requests": len(requests),
     "layers": list(hparams.layers),
@@ -293,7 +390,28 @@ result = {
 }
 # compute_ks is called twice per layer: len(layers) times before the solves, then len(layers) times for cache_c.
 # The phase split above relies on that order; check it.
-assert CALLS.get("compute_ks", 0) == 2 * len(hparams.layers), CALLS
+assert args.stages in ("statistics", "targets") or CALLS.get("compute_ks", 0) == 2 * len(hparams.layers), CALLS
+
+if TARGETS_OUT:
+    from safetensors.torch import save_file
+    missing = [r["case_id"] for r in requests if r["case_id"] not in Z_OUT]
+    if missing:
+        sys.exit(f"--save-targets: no z for case_id {missing[:5]}")
+    tmp = TARGETS_OUT + f".tmp{os.getpid()}"
+    save_file({f"z.{cid}": z.contiguous() for cid, z in Z_OUT.items()}, tmp,
+              metadata={"implementation": result["implementation"], "workload": WORKLOAD,
+                        "layout": "z of each request (case_id), float32 [d]"})
+    os.replace(tmp, TARGETS_OUT)
+    result["targets_saved"] = TARGETS_OUT
+
+if PROJECTORS_OUT:
+    from safetensors.torch import save_file
+    tmp = PROJECTORS_OUT + f".tmp{os.getpid()}"
+    save_file({f"P.{layer}": P[i].contiguous() for i, layer in enumerate(hparams.layers)}, tmp,
+              metadata={"implementation": result["implementation"], "workload": WORKLOAD,
+                        "layout": "P of each edited layer, float32 [k, k], k the key dimension"})
+    os.replace(tmp, PROJECTORS_OUT)
+    result["projectors_saved"] = PROJECTORS_OUT
 
 if DELTAS:
     from safetensors.torch import save_file
@@ -312,5 +430,5 @@ with open(tmp, "w", encoding="utf-8") as f:
 os.replace(tmp, OUTPUT)
 if not args.keep_work:
     shutil.rmtree(WORK, ignore_errors=True)
-log("stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()) + f"; total {total_seconds:.3f}; "
+log("stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()) + f"; total {part_seconds:.3f}; "
     f"compute_z steps {STEPS['n']}; peak RSS {ru_self.ru_maxrss / 1024:.0f} MiB -> {OUTPUT}")

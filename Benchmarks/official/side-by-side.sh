@@ -5,13 +5,24 @@
 # statistics samples) takes about 3.5 hours on 2 cores, most of it the official code.
 #
 #   Benchmarks/official/side-by-side.sh [--samples N] [--requests N] [--work DIR] [--tag NAME]
-#       [--venv DIR] [--official-cpu DIR] [--part both|official|alphaedit] [--force] [--smoke]
+#       [--venv DIR] [--official-cpu DIR] [--projectors FILE] [--targets FILE] [--force] [--smoke]
+#       [--part both|official|official-statistics|official-edit|official-targets|official-keys-solve|alphaedit|compare]
 #
 # --part official runs only the official code and keeps its results, with this machine's CPU, in
 # the work directory; a later --part alphaedit (same --work, --samples, --requests) runs alphaedit
 # against them and writes the results, refusing when the CPU model, core count or instruction
 # set flags differ from the official run's. The two parts may then run at different times, each
 # on an idle machine.
+# The official run alone outlasts a 3-hour sitting, so it splits further: official-statistics
+# (get_project: statistics and projector; keeps the official P) and official-edit
+# (apply_AlphaEdit_to_model: targets, keys, solve) with P from --projectors (default: the P that
+# the last --part alphaedit saved in the work directory; its report compares it with the official
+# P when that is there). official-edit splits again into official-targets (the compute_z calls;
+# keeps the official z) and official-keys-solve (the rest, with every z given through the official
+# v_star cache: --targets, default the z that the last --part alphaedit saved). No stage's work
+# depends on how the earlier ones were run, so the parts add up to the whole run's times.
+# --part alphaedit compares against the parts present; each must have run on this CPU. --part
+# compare rates alphaedit's report again when official parts ran after it (it needs no idle machine).
 #
 # Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
 # (alphaedit's run with the comparison, the goals and the deltas' distance from the official
@@ -26,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 samples=10000 requests=100 work=/tmp/alphaedit-side-by-side tag=edit-side-by-side
-venv=/work/venv-official official_cpu=/work/official-bench/official_cpu force=0 smoke=0 part=both
+venv=/work/venv-official official_cpu=/work/official-bench/official_cpu force=0 smoke=0 part=both projectors="" targets=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --samples) samples="$2"; shift 2 ;;
@@ -36,6 +47,8 @@ while [ $# -gt 0 ]; do
         --venv) venv="$2"; shift 2 ;;
         --official-cpu) official_cpu="$2"; shift 2 ;;
         --part) part="$2"; shift 2 ;;
+        --projectors) projectors="$2"; shift 2 ;;
+        --targets) targets="$2"; shift 2 ;;
         --force) force=1; shift ;;
         --smoke) smoke=1; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -44,16 +57,18 @@ while [ $# -gt 0 ]; do
 done
 
 case "$part" in
-    both|official|alphaedit) ;;
-    *) echo "side-by-side.sh: --part is both, official or alphaedit, not '$part'" >&2; exit 2 ;;
+    both|official|official-statistics|official-edit|official-targets|official-keys-solve|alphaedit|compare) ;;
+    *) echo "side-by-side.sh: --part is both, official, official-statistics, official-edit, official-targets, official-keys-solve, alphaedit or compare, not '$part'" >&2; exit 2 ;;
 esac
 
 python="$venv/bin/python"
-if [ "$part" != alphaedit ] && ! "$python" -c "import torch, transformers" 2>/dev/null; then
+needs_official=1
+case "$part" in alphaedit|compare) needs_official=0 ;; esac
+if [ "$needs_official" = 1 ] && ! "$python" -c "import torch, transformers" 2>/dev/null; then
     echo "side-by-side.sh: $python cannot import torch and transformers; set up the venv as Benchmarks/official/README.md says (or give --venv)" >&2
     exit 1
 fi
-if [ "$part" != alphaedit ] && [ ! -f "$official_cpu/AlphaEdit/AlphaEdit_main.py" ]; then
+if [ "$needs_official" = 1 ] && [ ! -f "$official_cpu/AlphaEdit/AlphaEdit_main.py" ]; then
     echo "side-by-side.sh: $official_cpu is not the patched official code (no AlphaEdit/AlphaEdit_main.py); see Benchmarks/official/README.md (or give --official-cpu)" >&2
     exit 1
 fi
@@ -127,57 +142,151 @@ fi
 
 # The CPU (model, core count, instruction set flags), which both parts must share.
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, flags $(grep -m1 '^flags' /proc/cpuinfo | md5sum | cut -c1-8)"
-official_machine="$work/official-machine-$run_id.txt"
 
-if [ "$part" != alphaedit ]; then
+# One official run: run_official NAME ARGS... (NAME: official, official-statistics or official-edit)
+# writes $work/NAME-$run_id.json and $work/NAME-machine-$run_id.txt.
+run_official() {
+    local name="$1"; shift
+    local record="$work/$name-machine-$run_id.txt"
     {
         echo "cpu: $cpu"
         echo "commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)')"
         echo "workload: $samples samples, $requests requests ($workload)"
-        echo "command: $0 --samples $samples --requests $requests --tag $tag --part $part"
+        echo "command: $0 --samples $samples --requests $requests --tag $tag --part $part${projectors:+ --projectors $projectors}${targets:+ --targets $targets}"
         echo
-    } > "$official_machine.partial"
+    } > "$record.partial"
     idle_check
-    state "before the official run" | tee -a "$official_machine.partial"
-    echo "side-by-side.sh: the official code (progress on standard error)"
-    start_samples "$work/load-official-$run_id.txt"
+    state "before the $name run" | tee -a "$record.partial"
+    echo "side-by-side.sh: the official code, $name (progress on standard error)"
+    start_samples "$work/load-$name-$run_id.txt"
     "$python" Benchmarks/official/official_edit_bench.py --workload "$workload" --official-cpu "$official_cpu" \
-        --output "$work/official-$run_id.json" --threads 2 --save-deltas "$work/official-deltas-$run_id.safetensors" --quiet
-    stop_samples "$work/load-official-$run_id.txt" >> "$official_machine.partial"
-    state "after the official run" | tee -a "$official_machine.partial"
-    mv "$official_machine.partial" "$official_machine"
-    if [ "$part" = official ]; then
-        echo "side-by-side.sh: wrote $work/official-$run_id.json; run --part alphaedit (same --work, --samples, --requests) next"
-        exit 0
+        --output "$work/$name-$run_id.json" --threads 2 --quiet "$@"
+    stop_samples "$work/load-$name-$run_id.txt" >> "$record.partial"
+    state "after the $name run" | tee -a "$record.partial"
+    mv "$record.partial" "$record"
+    echo "side-by-side.sh: wrote $work/$name-$run_id.json"
+}
+
+case "$part" in
+    both|official)
+        run_official official --save-deltas "$work/official-deltas-$run_id.safetensors" \
+            --save-projectors "$work/official-P-$run_id.safetensors" --save-targets "$work/official-z-$run_id.safetensors" ;;
+    official-statistics)
+        run_official official-statistics --stages statistics --save-projectors "$work/official-P-$run_id.safetensors" ;;
+    official-edit|official-keys-solve)
+        p="${projectors:-$work/alphaedit-P-$run_id.safetensors}"
+        if [ ! -f "$p" ]; then
+            echo "side-by-side.sh: no projectors at $p: run --part alphaedit first (it saves them there) or give --projectors FILE" >&2
+            exit 1
+        fi
+        if [ "$part" = official-edit ]; then
+            run_official official-edit --stages edit --projectors "$p" --save-deltas "$work/official-deltas-$run_id.safetensors" \
+                --save-targets "$work/official-z-$run_id.safetensors"
+        else
+            z="${targets:-$work/alphaedit-z-$run_id.safetensors}"
+            if [ ! -f "$z" ]; then
+                echo "side-by-side.sh: no targets at $z: run --part alphaedit first (it saves them there) or give --targets FILE" >&2
+                exit 1
+            fi
+            run_official official-keys-solve --stages keys-solve --projectors "$p" --targets "$z" \
+                --save-deltas "$work/official-deltas-$run_id.safetensors"
+        fi ;;
+    official-targets)
+        run_official official-targets --stages targets --save-targets "$work/official-z-$run_id.safetensors" ;;
+esac
+if [ "$part" != both ] && [ "$part" != alphaedit ] && [ "$part" != compare ]; then
+    echo "side-by-side.sh: run --part alphaedit (same --work, --samples, --requests) next"
+    exit 0
+fi
+
+# The official times to compare with: the whole run's, else the parts present (each from this CPU),
+# merged into $official_json.
+parts=()
+official_json="$work/official-combined-$run_id.json"
+combine_official() {
+    if [ -f "$work/official-$run_id.json" ]; then
+        parts=(official)
+    else
+        for name in official-statistics official-edit official-targets official-keys-solve; do
+            [ -f "$work/$name-$run_id.json" ] && parts+=("$name")
+        done
     fi
+    if [ ${#parts[@]} -eq 0 ]; then
+        echo "side-by-side.sh: no official run for this workload in $work (run --part official, or its parts, first)" >&2
+        exit 1
+    fi
+    local name line
+    for name in "${parts[@]}"; do
+        line="$(sed -n 's/^cpu: //p' "$work/$name-machine-$run_id.txt" 2>/dev/null | head -1)"
+        if [ "$line" != "$cpu" ]; then
+            echo "side-by-side.sh: the $name run was on '${line:-?}', this machine is '$cpu': the times would not compare; run --part $name here" >&2
+            exit 1
+        fi
+    done
+    RUN_ID="$run_id" python3 - "$official_json" "${parts[@]/#/$work/}" <<'PY'
+import json, os, sys
+out, files = sys.argv[1], sys.argv[2:]
+parts = [json.load(open(f"{f}-{os.environ['RUN_ID']}.json")) for f in files]
+if len(parts) == 1 and "total_seconds" in parts[0]:
+    combined = parts[0]
+else:
+    combined = {"implementation": parts[0]["implementation"], "stages": {},
+                "note": "the official run in parts, each timed in its own process (no total_seconds: the stage sum stands for it)",
+                "peak_rss_bytes": max(p["peak_rss_bytes"] for p in parts), "parts": {}}
+    for f, p in zip(files, parts):
+        combined["stages"].update(p["stages"])
+        combined["parts"][os.path.basename(f)] = p
+json.dump(combined, open(out + ".partial", "w"), indent=1)
+os.replace(out + ".partial", out)
+PY
+}
+
+# Results/: the official times, alphaedit's report and the machine record (every part's, then alphaedit's).
+publish() {
+    local name
+    {
+        for name in "${parts[@]}"; do cat "$work/$name-machine-$run_id.txt"; echo; done
+        cat "$work/alphaedit-machine-$run_id.txt"
+    } > "$machine.partial"
+    cp "$official_json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
+    cp "$work/alphaedit-$run_id.json" "$results/$tag.json.partial" && mv "$results/$tag.json.partial" "$results/$tag.json"
+    mv "$machine.partial" "$machine"
+    echo "side-by-side.sh: wrote $results/$tag.json, $results/$tag-official.json and $machine"
+}
+
+combine_official
+if [ "$part" = compare ]; then
+    # Official parts that ran after alphaedit (they read its P and z): rate its report again.
+    if [ ! -f "$work/alphaedit-$run_id.json" ]; then
+        echo "side-by-side.sh: no alphaedit report in $work (run --part alphaedit first)" >&2
+        exit 1
+    fi
+    compare=()
+    [ -f "$work/official-deltas-$run_id.safetensors" ] && compare+=(--deltas "$work/alphaedit-deltas-$run_id.safetensors" \
+        --reference-deltas "$work/official-deltas-$run_id.safetensors")
+    "$bench" edit compare --report "$work/alphaedit-$run_id.json" --official "$official_json" "${compare[@]}" \
+        --output "$work/alphaedit-$run_id.json"
+    publish
+    exit 0
 fi
 
-if [ ! -f "$official_machine" ] || [ ! -f "$work/official-$run_id.json" ]; then
-    echo "side-by-side.sh: no official run for this workload in $work (run --part official first)" >&2
-    exit 1
-fi
-official_cpu_line="$(sed -n 's/^cpu: //p' "$official_machine" | head -1)"
-if [ "$official_cpu_line" != "$cpu" ]; then
-    echo "side-by-side.sh: the official run was on '$official_cpu_line', this machine is '$cpu': the times would not compare; run --part official here" >&2
-    exit 1
-fi
-
-cp "$official_machine" "$machine.partial"
+record="$work/alphaedit-machine-$run_id.txt"
 {
-    echo
     echo "alphaedit's run: commit $(git rev-parse HEAD)$(git diff --quiet && echo '' || echo ' (uncommitted changes)'), command: $0 --samples $samples --requests $requests --tag $tag --part $part"
     echo
-} >> "$machine.partial"
+} > "$record.partial"
 idle_check
-state "before alphaedit's run" | tee -a "$machine.partial"
+state "before alphaedit's run" | tee -a "$record.partial"
 echo "side-by-side.sh: alphaedit"
+compare=()
+[ -f "$work/official-deltas-$run_id.safetensors" ] && compare+=(--reference-deltas "$work/official-deltas-$run_id.safetensors")
+[ -f "$work/official-P-$run_id.safetensors" ] && compare+=(--reference-projectors "$work/official-P-$run_id.safetensors")
+[ -f "$work/official-z-$run_id.safetensors" ] && compare+=(--reference-targets "$work/official-z-$run_id.safetensors")
 start_samples "$work/load-alphaedit-$run_id.txt"
-"$bench" edit run --workload "$workload" --threads 2 --official "$work/official-$run_id.json" \
-    --reference-deltas "$work/official-deltas-$run_id.safetensors" --output "$work/alphaedit-$run_id.json"
-stop_samples "$work/load-alphaedit-$run_id.txt" >> "$machine.partial"
-state "after alphaedit's run" | tee -a "$machine.partial"
-
-cp "$work/official-$run_id.json" "$results/$tag-official.json.partial" && mv "$results/$tag-official.json.partial" "$results/$tag-official.json"
-cp "$work/alphaedit-$run_id.json" "$results/$tag.json.partial" && mv "$results/$tag.json.partial" "$results/$tag.json"
-mv "$machine.partial" "$machine"
-echo "side-by-side.sh: wrote $results/$tag.json, $results/$tag-official.json and $machine"
+"$bench" edit run --workload "$workload" --threads 2 --official "$official_json" "${compare[@]}" \
+    --save-projectors "$work/alphaedit-P-$run_id.safetensors" --save-targets "$work/alphaedit-z-$run_id.safetensors" \
+    --save-deltas "$work/alphaedit-deltas-$run_id.safetensors" --output "$work/alphaedit-$run_id.json"
+stop_samples "$work/load-alphaedit-$run_id.txt" >> "$record.partial"
+state "after alphaedit's run" | tee -a "$record.partial"
+mv "$record.partial" "$record"
+publish

@@ -20,6 +20,10 @@ struct EditBenchmark {
     let scratch: URL
     let saveDeltas: URL?
     let referenceDeltas: URL?
+    let saveProjectors: URL?
+    let referenceProjectors: URL?
+    let saveTargets: URL?
+    let referenceTargets: URL?
 
     let hparams: EditHyperParameters
     let requests: [EditRequest]
@@ -28,7 +32,8 @@ struct EditBenchmark {
     let corpus: Corpus
 
     init(layout: EditWorkloadLayout, sgemmSizes: [Int], sgemmRepetitions: Int, checkpointInterval: Int?, scratch: URL,
-         saveDeltas: URL?, referenceDeltas: URL?) throws {
+         saveDeltas: URL?, referenceDeltas: URL?, saveProjectors: URL? = nil, referenceProjectors: URL? = nil,
+         saveTargets: URL? = nil, referenceTargets: URL? = nil) throws {
         self.layout = layout
         self.sgemmSizes = sgemmSizes
         self.sgemmRepetitions = sgemmRepetitions
@@ -36,6 +41,10 @@ struct EditBenchmark {
         self.scratch = scratch
         self.saveDeltas = saveDeltas
         self.referenceDeltas = referenceDeltas
+        self.saveProjectors = saveProjectors
+        self.referenceProjectors = referenceProjectors
+        self.saveTargets = saveTargets
+        self.referenceTargets = referenceTargets
         for file in [layout.model.appendingPathComponent("config.json"), layout.corpus, layout.requests, layout.hparams, layout.contextTemplates]
         where !FileManager.default.fileExists(atPath: file.path) {
             throw EditBenchError.invalid("\(file.path) is missing; write the workload with `alphaedit-bench edit prepare --output \(layout.directory.path)`")
@@ -170,6 +179,11 @@ struct EditBenchmark {
 
         // The deltas, as `alphaedit edit` writes them.
         let deltas = try deltaSummaries(model: model, original: original, checkpoint: checkpoint, fingerprint: fingerprint)
+        // The projectors, after every timed stage (their copies would count in a stage's peak).
+        let projectorComparison = try referenceProjectors.map { try EditProjectorFiles.compare(projectors, reference: $0) }
+        if let saveProjectors { try EditProjectorFiles.save(projectors, to: saveProjectors) }
+        let targetComparison = try referenceTargets.map { try EditTargetFiles.compare(targetResults, requests: requests, reference: $0) }
+        if let saveTargets { try EditTargetFiles.save(targetResults, requests: requests, to: saveTargets) }
 
         // FLOPs, counted after the timed stages (tokenising the inputs again).
         let counter = EditFlopCounter(config: config, tokenizer: tokenizer, hparams: hparams, templates: templates, requests: requests)
@@ -210,10 +224,7 @@ struct EditBenchmark {
         // Issue 12: statistics at 0.75 × SGEMM; against the official code 5× per stage and in total;
         // peak RSS within 1.2 × (float32 weights + the d0² terms).
         var goals = [EditGoal(name: "statistics_fraction_of_sgemm", goal: 0.75, value: statisticsFraction)]
-        for name in editStageNames {
-            goals.append(EditGoal(name: "\(name)_speedup_over_official", goal: 5, value: comparison?.speedups[name]))
-        }
-        goals.append(EditGoal(name: "end_to_end_speedup_over_official", goal: 5, value: comparison?.endToEndSpeedup))
+        goals += OfficialComparison.goals(comparison)
         let memoryBound = EditMemoryBound(weightBytes: model.weights.floatBytes, editLayers: hparams.layers.count,
                                           d0: config.intermediateSize)
         goals.append(EditGoal(name: "peak_rss_over_memory_bound", atMost: 1.2,
@@ -240,7 +251,8 @@ struct EditBenchmark {
             nullSpaceDimensions: Dictionary(uniqueKeysWithValues: projectors.map { (String($0.layer), $0.nullSpaceDimension) }),
             targetOptimisation: optimisation, flopCount: flops, stageOrder: editStageNames, stages: stages, total: total,
             wallSecondsIncludingLoadAndSGEMM: wallSeconds, peakResidentBytes: allPeaks,
-            updatePeakResidentBytes: updatePeak, official: comparison, goals: goals, deltas: deltas)
+            updatePeakResidentBytes: updatePeak, official: comparison, goals: goals, deltas: deltas,
+            projectors: projectorComparison, targets: targetComparison)
     }
 
     /// Writes (`--save-deltas`) and compares (`--reference-deltas`) the total delta of every edited
@@ -269,18 +281,23 @@ struct EditBenchmark {
                 guard other.count == delta.elements.count else {
                     throw EditBenchError.invalid("\(referenceDeltas!.path): \(name) has \(other.count) values, expected \(delta.elements.count)")
                 }
-                var difference = 0.0, size = 0.0
-                for (a, b) in zip(delta.elements, other) {
-                    difference += Double(a - b) * Double(a - b)
-                    size += Double(b) * Double(b)
-                }
-                relative = difference.squareRoot() / max(size.squareRoot(), 1e-300)
+                relative = relativeDifference(delta.elements, other)
             }
             summaries.append(EditDeltaSummary(layer: layer, tensor: name, frobeniusNorm: Double(norm), relativeErrorToReference: relative))
         }
         if let saveDeltas { try writer.write(to: saveDeltas) }
         return summaries
     }
+}
+
+/// ‖a − b‖ / ‖b‖ (Frobenius, in float64) of two equally long arrays.
+func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+    var difference = 0.0, size = 0.0
+    for (x, y) in zip(a, b) {
+        difference += (Double(x) - Double(y)) * (Double(x) - Double(y))
+        size += Double(y) * Double(y)
+    }
+    return difference.squareRoot() / max(size.squareRoot(), 1e-300)
 }
 
 // MARK: - Timing
@@ -549,6 +566,10 @@ struct EditResults: Codable {
     var official: OfficialComparison?
     var goals: [EditGoal]
     var deltas: [EditDeltaSummary]
+    /// alphaedit's projectors against `--reference-projectors`.
+    var projectors: [EditProjectorSummary]?
+    /// alphaedit's targets against `--reference-targets`.
+    var targets: EditTargetComparison?
 }
 
 // MARK: - The official implementation's times
@@ -608,27 +629,49 @@ struct OfficialComparison: Codable {
     /// five-stage total.
     var endToEndSpeedup: Double?
 
-    init(official: OfficialTimes, stages: inout [String: EditStageResult], total: inout EditStageResult) {
+    /// The comparison of `official` with alphaedit's stage seconds and five-stage total.
+    init(official: OfficialTimes, seconds: [String: Double], totalSeconds alphaeditTotal: Double) {
         file = official.file
-        self.stages = official.stages
+        stages = official.stages
         totalSeconds = official.totalSeconds
         var speedups: [String: Double] = [:]
         for name in editStageNames {
-            guard let seconds = official.stages[name], var stage = stages[name] else { continue }
-            stage.officialSeconds = seconds
-            stage.speedupOverOfficial = seconds / stage.seconds
-            stages[name] = stage
-            speedups[name] = seconds / stage.seconds
+            guard let officialSeconds = official.stages[name], let ours = seconds[name] else { continue }
+            speedups[name] = officialSeconds / ours
         }
         self.speedups = speedups
-        let complete = editStageNames.allSatisfy { official.stages[$0] != nil }
-        let stageSum = complete ? editStageNames.reduce(0) { $0 + official.stages[$1]! } : nil
-        stageSumSpeedup = stageSum.map { $0 / total.seconds }
-        if let end = official.totalSeconds ?? stageSum {
-            total.officialSeconds = end
-            total.speedupOverOfficial = end / total.seconds
-            endToEndSpeedup = end / total.seconds
+        stageSumSpeedup = nil
+        endToEndSpeedup = nil
+        stageSumSpeedup = officialStageSum.map { $0 / alphaeditTotal }
+        endToEndSpeedup = officialTotal.map { $0 / alphaeditTotal }
+    }
+
+    /// The official five stages' sum, when the file has all five.
+    var officialStageSum: Double? {
+        editStageNames.allSatisfy { stages[$0] != nil } ? editStageNames.reduce(0) { $0 + stages[$1]! } : nil
+    }
+
+    /// The official time the total is compared with: `total_seconds`, else the five stages' sum.
+    var officialTotal: Double? { totalSeconds ?? officialStageSum }
+
+    /// Compares, and marks each stage and the total with its official time and ratio.
+    init(official: OfficialTimes, stages: inout [String: EditStageResult], total: inout EditStageResult) {
+        self.init(official: official, seconds: stages.mapValues(\.seconds), totalSeconds: total.seconds)
+        for (name, speedup) in speedups {
+            stages[name]?.officialSeconds = official.stages[name]
+            stages[name]?.speedupOverOfficial = speedup
         }
+        if let end = officialTotal {
+            total.officialSeconds = end
+            total.speedupOverOfficial = endToEndSpeedup
+        }
+    }
+
+    /// The goals of issue 12 that a comparison measures, 5× per stage and end to end (unmeasured
+    /// without one).
+    static func goals(_ comparison: OfficialComparison?) -> [EditGoal] {
+        editStageNames.map { EditGoal(name: "\($0)_speedup_over_official", goal: 5, value: comparison?.speedups[$0]) }
+            + [EditGoal(name: "end_to_end_speedup_over_official", goal: 5, value: comparison?.endToEndSpeedup)]
     }
 }
 
@@ -678,6 +721,15 @@ enum EditTable {
         for delta in r.deltas {
             Swift.print("Δ \(delta.tensor): ‖Δ‖ = \(String(format: "%.6g", delta.frobeniusNorm))"
                         + (delta.relativeErrorToReference.map { ", relative error to the reference \(String(format: "%.3g", $0))" } ?? ""))
+        }
+        for p in r.projectors ?? [] {
+            Swift.print("P layer \(p.layer): r \(p.nullSpaceDimension) (reference trace \(p.referenceTrace)), "
+                        + "relative error to the reference \(String(format: "%.3g", p.relativeErrorToReference)), "
+                        + "largest element difference \(String(format: "%.3g", p.maxAbsoluteDifference))")
+        }
+        if let t = r.targets, let worst = t.relativeErrorToReferenceChange.max() {
+            let mean = t.relativeErrorToReferenceChange.reduce(0, +) / Double(max(t.requests, 1))
+            Swift.print("z against the reference, ‖z − z_ref‖ / ‖z_ref − h0‖ over \(t.requests) requests: mean \(String(format: "%.3g", mean)), largest \(String(format: "%.3g", worst))")
         }
     }
 }

@@ -14,9 +14,10 @@ extension AlphaEditBench {
                 `edit prepare` writes a workload directory (random GPT-2 checkpoint, corpus, requests, \
                 hparams, context templates) that alphaedit and the official PyTorch code both read; \
                 `edit run` times statistics, projector, targets, keys and solve on it and writes \
-                Benchmarks/results/edit.json.
+                Benchmarks/results/edit.json; `edit compare` rates a finished report against official \
+                times measured after it.
                 """,
-            subcommands: [EditPrepareCommand.self, EditRunCommand.self])
+            subcommands: [EditPrepareCommand.self, EditRunCommand.self, EditCompareCommand.self])
     }
 
     /// `edit prepare`: the workload directory.
@@ -104,10 +105,27 @@ extension AlphaEditBench {
         var saveDeltas: String?
         @Option(name: .long, help: ArgumentHelp("Compare the deltas with this alphaedit-deltas.safetensors (e.g. from `alphaedit edit` on the workload).", valueName: "file"))
         var referenceDeltas: String?
+        @Option(name: .long, help: ArgumentHelp("Write the projector P of every edit layer here (safetensors, float32 [d0, d0] tensors named P.<layer>; official_edit_bench.py --stages edit --projectors reads it).", valueName: "file"))
+        var saveProjectors: String?
+        @Option(name: .long, help: ArgumentHelp("Compare the projectors with this file's (the --save-projectors format; official_edit_bench.py --save-projectors writes the official code's).", valueName: "file"))
+        var referenceProjectors: String?
+        @Option(name: .long, help: ArgumentHelp("Write the target z of every request here (safetensors, float32 [d] tensors named z.<case_id>; official_edit_bench.py --stages keys-solve --targets reads it).", valueName: "file"))
+        var saveTargets: String?
+        @Option(name: .long, help: ArgumentHelp("Compare the targets with this file's (the --save-targets format; official_edit_bench.py --save-targets writes the official code's).", valueName: "file"))
+        var referenceTargets: String?
 
         func validate() throws {
             guard !sgemmSizes.isEmpty, sgemmSizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("--sgemm-sizes must be positive") }
             if let checkpointInterval, checkpointInterval < 0 { throw ValidationError("--checkpoint-interval must not be negative") }
+            // Files read or written after an hour of work: their problems should show before it.
+            for (flag, path) in [("--reference-deltas", referenceDeltas), ("--reference-projectors", referenceProjectors), ("--reference-targets", referenceTargets)] {
+                if let path, !FileManager.default.isReadableFile(atPath: path) { throw ValidationError("\(flag) \(path): no readable file there") }
+            }
+            for (flag, path) in [("--save-deltas", saveDeltas), ("--save-projectors", saveProjectors), ("--save-targets", saveTargets), ("--output", options.output)] {
+                guard let path else { continue }
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                if !FileManager.default.isWritableFile(atPath: directory) { throw ValidationError("\(flag) \(path): cannot write in \(directory)") }
+            }
         }
 
         func run() throws {
@@ -124,7 +142,11 @@ extension AlphaEditBench {
                 checkpointInterval: checkpointInterval.map { $0 == 0 ? Int.max : $0 },
                 scratch: scratch.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory,
                 saveDeltas: saveDeltas.map { URL(fileURLWithPath: $0) },
-                referenceDeltas: referenceDeltas.map { URL(fileURLWithPath: $0) })
+                referenceDeltas: referenceDeltas.map { URL(fileURLWithPath: $0) },
+                saveProjectors: saveProjectors.map { URL(fileURLWithPath: $0) },
+                referenceProjectors: referenceProjectors.map { URL(fileURLWithPath: $0) },
+                saveTargets: saveTargets.map { URL(fileURLWithPath: $0) },
+                referenceTargets: referenceTargets.map { URL(fileURLWithPath: $0) })
             let results = try bench.run(official: officialTimes)
             EditTable.print(results)
             context.loadAverageAtEnd = BenchEnvironment.loadAverage()

@@ -1,0 +1,67 @@
+// The edit benchmark's targets on disk: `--save-targets` writes the z of every request,
+// `--reference-targets` compares them with another implementation's. One format for both: a
+// safetensors file of float32 [d] tensors named z.<case_id>. official_edit_bench.py writes the
+// official code's (--stages targets --save-targets) and feeds saved ones to the official code
+// through its own v_star cache (--stages keys-solve --targets).
+
+import Editing
+import Foundation
+import Transformer
+
+/// The targets against the reference, over the requests.
+struct EditTargetComparison: Codable {
+    var requests: Int
+    /// ‖z − z_ref‖ / ‖z_ref − h0‖ per request (the error against the change the edit asks for).
+    var relativeErrorToReferenceChange: [Double]
+    /// ‖z − z_ref‖ / ‖z_ref‖ per request.
+    var relativeErrorToReference: [Double]
+}
+
+enum EditTargetFiles {
+    static func name(caseID: Int) -> String { "z.\(caseID)" }
+
+    private static func checkCounts(_ targets: [TargetResult], _ requests: [EditRequest]) throws {
+        guard targets.count == requests.count else {
+            throw EditBenchError.invalid("the edit gave \(targets.count) targets for \(requests.count) requests")
+        }
+    }
+
+    static func save(_ targets: [TargetResult], requests: [EditRequest], to url: URL) throws {
+        try checkCounts(targets, requests)
+        var writer = SafetensorsWriter(metadata: ["format": "alphaedit-targets", "version": "1",
+                                                  "layout": "z of each request (case_id), float32 [d]",
+                                                  "source": "alphaedit-bench edit run"])
+        var seen = Set<Int>()
+        for (request, result) in zip(requests, targets) {
+            guard seen.insert(request.caseID).inserted else {
+                throw EditBenchError.invalid("--save-targets: two requests share case_id \(request.caseID); the file names targets by case_id")
+            }
+            try writer.add(name: name(caseID: request.caseID), floats: result.target, shape: [result.target.count])
+        }
+        try writer.write(to: url)
+    }
+
+    static func compare(_ targets: [TargetResult], requests: [EditRequest], reference url: URL) throws -> EditTargetComparison {
+        try checkCounts(targets, requests)
+        let file = try SafetensorsFile(url: url)
+        var toChange: [Double] = [], toValue: [Double] = []
+        for (request, result) in zip(requests, targets) {
+            let tensor = name(caseID: request.caseID)
+            guard file.contains(tensor) else { throw EditBenchError.invalid("\(url.path) holds no tensor \(tensor)") }
+            let other = try file.floats(tensor)
+            guard other.count == result.target.count else {
+                throw EditBenchError.invalid("\(url.path): \(tensor) has \(other.count) values, expected \(result.target.count)")
+            }
+            var difference = 0.0, size = 0.0, change = 0.0
+            for k in other.indices {
+                let d = Double(result.target[k]) - Double(other[k]), c = Double(other[k]) - Double(result.initial[k])
+                difference += d * d
+                size += Double(other[k]) * Double(other[k])
+                change += c * c
+            }
+            toChange.append(difference.squareRoot() / max(change.squareRoot(), 1e-300))
+            toValue.append(difference.squareRoot() / max(size.squareRoot(), 1e-300))
+        }
+        return EditTargetComparison(requests: toValue.count, relativeErrorToReferenceChange: toChange, relativeErrorToReference: toValue)
+    }
+}
