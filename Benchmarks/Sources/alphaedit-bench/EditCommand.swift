@@ -121,10 +121,16 @@ extension AlphaEditBench {
             for (flag, path) in [("--reference-deltas", referenceDeltas), ("--reference-projectors", referenceProjectors), ("--reference-targets", referenceTargets)] {
                 if let path, !FileManager.default.isReadableFile(atPath: path) { throw ValidationError("\(flag) \(path): no readable file there") }
             }
-            for (flag, path) in [("--save-deltas", saveDeltas), ("--save-projectors", saveProjectors), ("--save-targets", saveTargets), ("--output", options.output)] {
+            // The safetensors files go into an existing directory; the report's directory is created.
+            for (flag, path) in [("--save-deltas", saveDeltas), ("--save-projectors", saveProjectors), ("--save-targets", saveTargets)] {
                 guard let path else { continue }
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                if !FileManager.default.isWritableFile(atPath: directory) { throw ValidationError("\(flag) \(path): cannot write in \(directory)") }
+                if !FileManager.default.isWritableFile(atPath: directory) { throw ValidationError("\(flag) \(path): cannot write in \(directory) (does it exist?)") }
+            }
+            if let output = options.output {
+                var directory = URL(fileURLWithPath: output).deletingLastPathComponent()
+                while !FileManager.default.fileExists(atPath: directory.path), directory.path != "/" { directory.deleteLastPathComponent() }
+                if !FileManager.default.isWritableFile(atPath: directory.path) { throw ValidationError("--output \(output): cannot write in \(directory.path)") }
             }
         }
 
