@@ -7,8 +7,14 @@ import Testing
 /// Requests optimised together (one forward and backward pass per step over all their prompts)
 /// reach the z each reaches alone, up to float32 summation order.
 @Suite struct TargetGroupTests {
-    /// Relative to ‖z‖: the products differ only in shape, so z differs only by rounding.
-    static let tolerance: Float = 1e-5
+    /// Relative to ‖z‖: the products differ only in shape, so z differs only by rounding, which
+    /// the 20-odd Adam steps amplify (each step normalises every gradient component).
+    /// How much rounding depends on the BLAS kernels, which differ by CPU:
+    /// - AVX2 machines (OpenBLAS Zen/Haswell kernels): under 1e-5 on every oracle request.
+    /// - An AVX-512 machine (Cooperlake kernels, session 18): 1.17e-5 on llama request 5; every
+    ///   other request stayed under 1e-5.
+    /// The bound is 2e-5, twice the largest seen.
+    static let tolerance: Float = 2e-5
 
     /// ‖a − b‖ / ‖a‖.
     static func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
