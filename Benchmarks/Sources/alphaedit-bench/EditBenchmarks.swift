@@ -274,13 +274,7 @@ struct EditBenchmark {
             let norm = delta.frobeniusNorm
             var relative: Double?
             if let reference {
-                guard reference.contains(name) else {
-                    throw EditBenchError.invalid("\(referenceDeltas!.path) holds no tensor \(name)")
-                }
-                let other = try reference.floats(name)
-                guard other.count == delta.elements.count else {
-                    throw EditBenchError.invalid("\(referenceDeltas!.path): \(name) has \(other.count) values, expected \(delta.elements.count)")
-                }
+                let other = try comparisonFloats(reference, name, count: delta.elements.count, path: referenceDeltas!.path)
                 relative = relativeDifference(delta.elements, other)
             }
             summaries.append(EditDeltaSummary(layer: layer, tensor: name, frobeniusNorm: Double(norm), relativeErrorToReference: relative))
@@ -288,6 +282,16 @@ struct EditBenchmark {
         if let saveDeltas { try writer.write(to: saveDeltas) }
         return summaries
     }
+}
+
+/// The values of `tensor` in a comparison file at `path`, which must hold it with `count` values.
+func comparisonFloats(_ file: SafetensorsFile, _ tensor: String, count: Int, path: String) throws -> [Float] {
+    guard file.contains(tensor) else { throw EditBenchError.invalid("\(path) holds no tensor \(tensor)") }
+    let values = try file.floats(tensor)
+    guard values.count == count else {
+        throw EditBenchError.invalid("\(path): \(tensor) has \(values.count) values, expected \(count)")
+    }
+    return values
 }
 
 /// ‖a − b‖ / ‖b‖ (Frobenius, in float64) of two equally long arrays.

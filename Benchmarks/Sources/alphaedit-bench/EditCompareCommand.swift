@@ -98,13 +98,8 @@ extension AlphaEditBench {
             let theirs = try SafetensorsFile(url: URL(fileURLWithPath: reference))
             return .array(try list.map { entry in
                 guard case .object(var e) = entry, case .string(let name)? = e["tensor"] else { return entry }
-                for (file, path) in [(ours, deltas), (theirs, reference)] where !file.contains(name) {
-                    throw EditBenchError.invalid("\(path) holds no tensor \(name)")
-                }
-                let a = try ours.floats(name), b = try theirs.floats(name)
-                guard a.count == b.count else {
-                    throw EditBenchError.invalid("\(reference): \(name) has \(b.count) values, \(deltas) \(a.count)")
-                }
+                let a = try comparisonFloats(ours, name, count: try ours.info(name).shape.reduce(1, *), path: deltas)
+                let b = try comparisonFloats(theirs, name, count: a.count, path: reference)
                 let relative = relativeDifference(a, b)
                 e["relative_error_to_reference"] = .number(relative)
                 print("Δ \(name): relative error to the reference \(String(format: "%.3g", relative))")

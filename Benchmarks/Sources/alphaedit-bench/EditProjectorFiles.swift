@@ -42,13 +42,7 @@ enum EditProjectorFiles {
         let file = try SafetensorsFile(url: url)
         return try projectors.map { projector in
             let tensor = name(layer: projector.layer), d0 = projector.matrix.rows
-            guard file.contains(tensor) else {
-                throw EditBenchError.invalid("\(url.path) holds no tensor \(tensor) (the P of layer \(projector.layer))")
-            }
-            let other = try file.floats(tensor)
-            guard other.count == d0 * d0 else {
-                throw EditBenchError.invalid("\(url.path): \(tensor) has \(other.count) values, expected \(d0) × \(d0)")
-            }
+            let other = try comparisonFloats(file, tensor, count: d0 * d0, path: url.path)
             var difference = 0.0, size = 0.0, largest = 0.0, trace = 0.0
             for (k, (a, b)) in zip(projector.matrix.elements, other).enumerated() {
                 let d = Double(a) - Double(b)

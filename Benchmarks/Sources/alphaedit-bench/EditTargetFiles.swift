@@ -47,20 +47,13 @@ enum EditTargetFiles {
         var toChange: [Double] = [], toValue: [Double] = []
         for (request, result) in zip(requests, targets) {
             let tensor = name(caseID: request.caseID)
-            guard file.contains(tensor) else { throw EditBenchError.invalid("\(url.path) holds no tensor \(tensor)") }
-            let other = try file.floats(tensor)
-            guard other.count == result.target.count else {
-                throw EditBenchError.invalid("\(url.path): \(tensor) has \(other.count) values, expected \(result.target.count)")
-            }
-            var difference = 0.0, size = 0.0, change = 0.0
-            for k in other.indices {
-                let d = Double(result.target[k]) - Double(other[k]), c = Double(other[k]) - Double(result.initial[k])
-                difference += d * d
-                size += Double(other[k]) * Double(other[k])
-                change += c * c
-            }
-            toChange.append(difference.squareRoot() / max(change.squareRoot(), 1e-300))
-            toValue.append(difference.squareRoot() / max(size.squareRoot(), 1e-300))
+            let other = try comparisonFloats(file, tensor, count: result.target.count, path: url.path)
+            // ‖z − z_ref‖ against ‖z_ref‖ and against ‖z_ref − h0‖.
+            let value = relativeDifference(result.target, other)
+            let size = other.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let change = zip(other, result.initial).reduce(0.0) { $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1)) }.squareRoot()
+            toValue.append(value)
+            toChange.append(value * size / max(change, 1e-300))
         }
         return EditTargetComparison(requests: toValue.count, relativeErrorToReferenceChange: toChange, relativeErrorToReference: toValue)
     }
