@@ -22,7 +22,8 @@
 # v_star cache: --targets, default the z that the last --part alphaedit saved). No stage's work
 # depends on how the earlier ones were run, so the parts add up to the whole run's times.
 # --part alphaedit compares against the parts present; each must have run on this CPU. --part
-# compare rates alphaedit's report again when official parts ran after it (it needs no idle machine).
+# compare rates alphaedit's report again when official parts ran after it: their times, and the
+# official deltas and z against alphaedit's when present (it needs no idle machine).
 #
 # Writes Benchmarks/results/<tag>-official.json (the official stage times), <tag>.json
 # (alphaedit's run with the comparison, the goals and the deltas' distance from the official
@@ -31,7 +32,8 @@
 # Defaults: 10,000 samples, 100 requests, tag edit-side-by-side, work directory
 # /tmp/alphaedit-side-by-side, venv /work/venv-official, official code
 # /work/official-bench/official_cpu (Benchmarks/official/README.md says how to set both up).
-# --force runs even when the 1-minute load is above 0.5. --smoke checks the set-up in a minute: a
+# Each run first waits up to five minutes for the 1-minute load to fall to 0.5 (the build before
+# it raises it); --force then runs anyway. --smoke checks the set-up in a minute: a
 # tiny model (6 blocks of width 128), 300 samples, 5 requests, results in the work directory only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -118,8 +120,13 @@ stop_samples() {
 trap '[ -z "$sampler" ] || { pkill -P "$sampler" 2>/dev/null; kill "$sampler" 2>/dev/null; }' EXIT
 
 idle_check() {
-    local load
+    local load waited=0
     load="$(cut -d' ' -f1 /proc/loadavg)"
+    # The build just before raises the 1-minute load for a while: wait up to five minutes for it to fall.
+    while awk -v l="$load" 'BEGIN { exit !(l > 0.5) }' && [ "$waited" -lt 300 ]; do
+        sleep 10; waited=$((waited + 10))
+        load="$(cut -d' ' -f1 /proc/loadavg)"
+    done
     if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
         if [ "$force" = 1 ]; then
             echo "side-by-side.sh: 1-minute load $load: not idle (--force: running anyway, the load is recorded)" >&2
@@ -264,6 +271,8 @@ if [ "$part" = compare ]; then
     compare=()
     [ -f "$work/official-deltas-$run_id.safetensors" ] && compare+=(--deltas "$work/alphaedit-deltas-$run_id.safetensors" \
         --reference-deltas "$work/official-deltas-$run_id.safetensors")
+    [ -f "$work/official-z-$run_id.safetensors" ] && compare+=(--targets "$work/alphaedit-z-$run_id.safetensors" \
+        --reference-targets "$work/official-z-$run_id.safetensors")
     "$bench" edit compare --report "$work/alphaedit-$run_id.json" --official "$official_json" "${compare[@]}" \
         --output "$work/alphaedit-$run_id.json"
     publish

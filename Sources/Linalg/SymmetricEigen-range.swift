@@ -48,8 +48,9 @@ public struct SymmetricEigenReduction: Sendable {
     ///   ``LinalgError/nonFiniteInput(operation:)``, ``LinalgError/eigenDidNotConverge(info:)``
     ///   (dsterf), ``LinalgError/outOfMemory(routine:)``.
     /// - Complexity: O(n³), about (4/3)n³ flops (the reduction, memory-bound for half of them;
-    ///   on two OpenBLAS threads from n = 2048); memory n² + O(n) doubles besides the input.
-    public init<S: LinalgScalar>(_ a: Matrix<S>) throws(LinalgError) {
+    ///   on two OpenBLAS threads from n = 2048); memory n² + O(n) doubles, the n² in the
+    ///   input's own storage when it is a `Double` matrix handed over (see the note in the body).
+    public init<S: LinalgScalar>(_ a: consuming Matrix<S>) throws(LinalgError) {
         let operation = "SymmetricEigenReduction"
         guard a.isSquare else { throw .notSquare(operation: operation, shape: a.shape) }
         guard a.isFinite else { throw .nonFiniteInput(operation: operation) }
@@ -60,7 +61,9 @@ public struct SymmetricEigenReduction: Sendable {
             return
         }
         // Row-major upper triangle = column-major lower triangle: dsytrd 'L' reads exactly it.
-        var storage = Matrix<Double>(a).elements
+        // A Double matrix the caller hands over (`consume`, or a temporary) is reduced in its own
+        // storage; otherwise this is its one copy.
+        var storage = Matrix<Double>(consume a).elements
         var d = [Double](repeating: 0, count: n)
         var e = [Double](repeating: 0, count: n)
         var tau = [Double](repeating: 0, count: n)
@@ -290,34 +293,4 @@ public func symmetricEigen<S: LinalgScalar>(
 ) throws(LinalgError) -> (values: [Double], vectors: Matrix<Double>) {
     let reduction = try SymmetricEigenReduction(a)
     return (reduction.values, try reduction.vectors(in: range))
-}
-
-/// V·Vᵀ, the Gram matrix of the rows of V, exactly symmetric (`c[i, j] == c[j, i]` bit for bit).
-///
-/// The upper triangle is computed in row blocks (one single-threaded BLAS gemm per block, block
-/// sizes fixed by the shape, spread over ``Linalg/threadCount`` threads) and mirrored.
-/// - Parameter v: `n × k`.
-/// - Returns: `n × n`.
-/// - Complexity: about n²·k multiply-adds (the triangle and the diagonal blocks).
-public func rowGram<S: LinalgScalar>(of v: Matrix<S>) -> Matrix<S> {
-    let n = v.rows, k = v.cols
-    var c = Matrix<S>(rows: n, cols: n)
-    if n == 0 || k == 0 { return c }
-    let work = n.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k).partialValue
-    let block = (work >= ProductSplit.minimumWork && n >= 256) ? max(64, ((n + 31) / 32 + 15) / 16 * 16) : n
-    v.elements.withUnsafeBufferPointer { vp in
-        c.elements.withUnsafeMutableBufferPointer { cp in
-            nonisolated(unsafe) let (vBase, cBase) = (vp.baseAddress!, cp.baseAddress!)
-            Linalg.forEachBlock(n, block: block) { _, rows in
-                // C[rows, rows.lowerBound...] = V[rows]·V[rows.lowerBound...]ᵀ (the square
-                // diagonal block included; its lower part is overwritten by the mirror).
-                let start = rows.lowerBound
-                BLASKernel.gemmCall(transA: false, transB: true, m: rows.count, n: n - start, k: k, alpha: 1,
-                                    a: vBase + start * k, lda: k, b: vBase + start * k, ldb: k,
-                                    beta: 0, c: cBase + start * n + start, ldc: n)
-            }
-            mirrorUpperToLower(n: n, cBase)
-        }
-    }
-    return c
 }

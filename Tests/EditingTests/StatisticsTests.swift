@@ -62,6 +62,57 @@ import Testing
         #expect(corpus.samples == ["first sample", "second sample"])
     }
 
+    /// The local pass (block ranges ending at each edit layer, only real rows captured) adds the
+    /// same bits as a cluster stage's (one pass capturing every layer, padding dropped afterwards),
+    /// on passes with padding.
+    @Test(arguments: OracleFixture.names)
+    func theLayerByLayerPassAddsWhatOneCapturingPassAdds(oracle name: String) throws {
+        let oracle = try OracleFixture(name)
+        let model = try oracle.model()
+        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
+        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        let provenance = StatisticsProvenance(model: "m", module: "x", corpus: "c", dtype: "float32")
+        let order = corpus.sampleOrder(count: 300)
+        let passes = Array(collector.passes(corpus: corpus, samples: order[0..<300]).suffix(3))
+        #expect(passes.contains { Set($0.map(\.count)).count > 1 }, "no pass with padding")
+        var layerByLayer = oracle.layers.map { LayerStatistics(layer: $0, width: model.config.intermediateSize, provenance: provenance) }
+        var oneCapture = layerByLayer
+        for sequences in passes {
+            collector.add(sequences, into: &layerByLayer)
+            let batch = collector.batch(sequences)
+            let points = Set(oracle.layers.map { HookPoint.mlpDownInput($0) })
+            let (result, _) = model.forward(batch, hooks: Hooks(capture: points, stopAfterBlock: oracle.layers.max()!))
+            StatisticsCollector.accumulate(batch: batch, captured: result.captured, into: &oneCapture, mirror: false)
+        }
+        for i in oracle.layers.indices {
+            #expect(layerByLayer[i].count == oneCapture[i].count && layerByLayer[i].count > 0)
+            #expect(layerByLayer[i].sum == oneCapture[i].sum, "\(name) layer \(oracle.layers[i])")
+        }
+    }
+
+    /// A local pass adds chunks as packed upper triangles, a cluster's as full matrices: the
+    /// totals get the same bits, chunk after chunk.
+    @Test func packedChunksAddTheBitsOfFullChunks() throws {
+        let oracle = try OracleFixture("alphaedit-oracle")
+        let model = try oracle.model()
+        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
+        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        let plan = StatisticsPlan(layers: oracle.layers, order: corpus.sampleOrder(count: 120), chunkSamples: 50)
+        let provenance = StatisticsProvenance(model: "m", module: "x", corpus: "c", dtype: "float32")
+        var full = oracle.layers.map { LayerStatistics(layer: $0, width: model.config.intermediateSize, provenance: provenance) }
+        var packed = full
+        for c in 0..<plan.chunkCount {
+            let chunk = collector.chunk(c, of: plan, corpus: corpus)
+            let packedChunk = collector.packedChunk(c, of: plan, corpus: corpus)
+            for i in full.indices {
+                full[i].add(chunk: chunk[i])
+                packed[i].add(packedChunk: packedChunk[i])
+                #expect(packed[i] == full[i], "chunk \(c), layer \(full[i].layer)")
+            }
+        }
+        #expect(packed[0].samples == 120 && packed[0].count > 0)
+    }
+
     @Test func shardsMergeToTheWhole() throws {
         let oracle = try OracleFixture("alphaedit-oracle")
         let model = try oracle.model()

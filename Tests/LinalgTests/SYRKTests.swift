@@ -65,6 +65,22 @@ struct SYRKTests {
         }
     }
 
+    /// The packed upper triangle gets the full matrix's upper triangle bit for bit, batch after
+    /// batch, across tile boundaries (diagonal and off-diagonal tiles).
+    @Test(arguments: [(7, 3), (20, 40), (6, 513), (9, 600)])
+    func packedUpperGetsTheFullMatrixBits(shape: (Int, Int)) {
+        let (n, d) = shape
+        let c0: Matrix<Double> = randomSymmetric(d, seed: 53)
+        var full = c0, packed = c0.packedUpper()
+        for batch in 0..<3 {
+            let x: Matrix<Float> = randomMatrix(n, d, seed: UInt64(n * 31 + d + batch))
+            accumulateGram(of: x, into: &full, alpha: 0.5, mirror: false)
+            accumulateGram(of: x, intoPackedUpper: &packed, alpha: 0.5)
+        }
+        #expect(packed.map(\.bitPattern) == full.packedUpper().map(\.bitPattern))
+        #expect(packed != c0.packedUpper())
+    }
+
     @Test func floatIntoDoubleKeepsDoubleAccumulation() {
         // A large running sum plus a tiny batch: the Double accumulator keeps the batch that a
         // Float accumulator would round away.

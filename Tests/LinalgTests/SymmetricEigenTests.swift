@@ -88,6 +88,24 @@ struct SymmetricEigenTests {
         checkDecomposition(a, values: values, vectors: vectors, tolerance: 1e-11)
     }
 
+    /// The Float projector's product: the rounded Gram matrix (or I minus it), element for
+    /// element as rounding rowGram's Double result, at sizes with one block and with many.
+    @Test func rowGramRoundedIsTheRoundedGram() {
+        for (n, k) in [(5, 3), (300, 40), (700, 300)] {
+            let v: Matrix<Double> = randomMatrix(n, k, seed: UInt64(3 * n + k))
+            let g = rowGram(of: v)
+            #expect(rowGramRounded(of: v) == Matrix<Float>(g))
+            var complement = g
+            for i in 0..<(n * n) { complement.elements[i] = -complement.elements[i] }
+            for i in 0..<n { complement.elements[i * n + i] += 1 }
+            let rounded = rowGramRounded(of: v, complement: true)
+            #expect(rounded == Matrix<Float>(complement))
+            #expect(rounded == rounded.transposed())
+        }
+        #expect(rowGramRounded(of: Matrix<Double>(rows: 3, cols: 0)) == Matrix<Float>(rows: 3, cols: 3))
+        #expect(rowGramRounded(of: Matrix<Double>(rows: 3, cols: 0), complement: true) == .identity(3))
+    }
+
     @Test func errors() {
         #expect(throws: LinalgError.notSquare(operation: "symmetricEigen", shape: MatrixShape(rows: 2, cols: 3))) {
             try symmetricEigen(Matrix<Double>(rows: 2, cols: 3))

@@ -731,10 +731,7 @@ enum EditTable {
                         + "relative error to the reference \(String(format: "%.3g", p.relativeErrorToReference)), "
                         + "largest element difference \(String(format: "%.3g", p.maxAbsoluteDifference))")
         }
-        if let t = r.targets, let worst = t.relativeErrorToReferenceChange.max() {
-            let mean = t.relativeErrorToReferenceChange.reduce(0, +) / Double(max(t.requests, 1))
-            Swift.print("z against the reference, ‖z − z_ref‖ / ‖z_ref − h0‖ over \(t.requests) requests: mean \(String(format: "%.3g", mean)), largest \(String(format: "%.3g", worst))")
-        }
+        if let t = r.targets { Swift.print(t.summary) }
     }
 }
 

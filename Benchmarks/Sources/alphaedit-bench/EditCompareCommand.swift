@@ -14,8 +14,9 @@ extension AlphaEditBench {
             discussion: """
                 Rewrites the comparison of an `edit run` JSON (its stages' official_seconds and \
                 speedup_over_official, the total's, the "official" block and the official-speedup goals) \
-                from --official, as `edit run --official` would have written it. Nothing else changes; \
-                run.compared_with records the command.
+                from --official, as `edit run --official` would have written it; --deltas and --targets, \
+                with their references, replace results.deltas' errors and results.targets. Nothing else \
+                changes; run.compared_with records the command.
                 """)
 
         @Option(name: .long, help: ArgumentHelp("A JSON report written by `edit run`.", valueName: "file")) var report: String
@@ -28,8 +29,14 @@ extension AlphaEditBench {
         @Option(name: .long, help: ArgumentHelp("Deltas to compare the run's with (alphaedit-deltas.safetensors names; official_edit_bench.py --save-deltas writes them).", valueName: "file"))
         var referenceDeltas: String?
 
+        @Option(name: .long, help: ArgumentHelp("The run's targets (its --save-targets file), to compare with --reference-targets.", valueName: "file"))
+        var targets: String?
+        @Option(name: .long, help: ArgumentHelp("Targets to compare the run's with (z.<case_id>; official_edit_bench.py --stages targets --save-targets writes them).", valueName: "file"))
+        var referenceTargets: String?
+
         func validate() throws {
             if (deltas == nil) != (referenceDeltas == nil) { throw ValidationError("--deltas and --reference-deltas go together") }
+            if (targets == nil) != (referenceTargets == nil) { throw ValidationError("--targets and --reference-targets go together") }
         }
 
         func run() throws {
@@ -74,6 +81,11 @@ extension AlphaEditBench {
             } + replacements)
             if let deltas, let referenceDeltas {
                 results["deltas"] = try Self.compareDeltas(results["deltas"], deltas: deltas, reference: referenceDeltas)
+            }
+            if let targets, let referenceTargets {
+                let comparison = try EditTargetFiles.compare(URL(fileURLWithPath: targets), reference: URL(fileURLWithPath: referenceTargets))
+                results["targets"] = try Self.json(comparison)
+                print(comparison.summary)
             }
             root["results"] = .object(results)
             if case .object(var run)? = root["run"] {

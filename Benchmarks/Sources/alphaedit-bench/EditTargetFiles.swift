@@ -11,10 +11,23 @@ import Transformer
 /// The targets against the reference, over the requests.
 struct EditTargetComparison: Codable {
     var requests: Int
-    /// ‖z − z_ref‖ / ‖z_ref − h0‖ per request (the error against the change the edit asks for).
-    var relativeErrorToReferenceChange: [Double]
+    /// ‖z − z_ref‖ / ‖z_ref − h0‖ per request (the error against the change the edit asks for);
+    /// nil when compared file to file (`edit compare`: the files hold no h0).
+    var relativeErrorToReferenceChange: [Double]?
     /// ‖z − z_ref‖ / ‖z_ref‖ per request.
     var relativeErrorToReference: [Double]
+}
+
+extension EditTargetComparison {
+    /// One line: the mean and largest error against the reference change (or, without h0,
+    /// against the reference).
+    var summary: String {
+        let (values, measure) = relativeErrorToReferenceChange.map { ($0, "‖z − z_ref‖ / ‖z_ref − h0‖") }
+            ?? (relativeErrorToReference, "‖z − z_ref‖ / ‖z_ref‖")
+        let mean = values.reduce(0, +) / Double(max(values.count, 1))
+        return "z against the reference, \(measure) over \(requests) requests: mean \(String(format: "%.3g", mean)), "
+            + "largest \(String(format: "%.3g", values.max() ?? 0))"
+    }
 }
 
 enum EditTargetFiles {
@@ -56,5 +69,18 @@ enum EditTargetFiles {
             toChange.append(value * size / max(change, 1e-300))
         }
         return EditTargetComparison(requests: toValue.count, relativeErrorToReferenceChange: toChange, relativeErrorToReference: toValue)
+    }
+
+    /// Two saved files of targets compared, request by request in the order of `url`'s tensors:
+    /// ‖z − z_ref‖ / ‖z_ref‖ (`edit compare`, after official parts that ran later).
+    static func compare(_ url: URL, reference: URL) throws -> EditTargetComparison {
+        let ours = try SafetensorsFile(url: url), theirs = try SafetensorsFile(url: reference)
+        let names = ours.tensorNames.filter { $0.hasPrefix("z.") }
+        guard !names.isEmpty else { throw EditBenchError.invalid("\(url.path): no z.<case_id> tensors (write it with `edit run --save-targets`)") }
+        let toValue = try names.map { name -> Double in
+            let z = try comparisonFloats(ours, name, count: try ours.info(name).elementCount, path: url.path)
+            return relativeDifference(z, try comparisonFloats(theirs, name, count: z.count, path: reference.path))
+        }
+        return EditTargetComparison(requests: toValue.count, relativeErrorToReferenceChange: nil, relativeErrorToReference: toValue)
     }
 }

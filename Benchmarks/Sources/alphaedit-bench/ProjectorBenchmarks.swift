@@ -119,6 +119,9 @@ extension AlphaEditBench {
                 print("  d0 \(d0) r \(new.nullSpaceDimension): full dsyevd \(formatted(refTime, 3)) s, smaller side \(formatted(newTime, 3)) s")
                 fflush(nil)
             }
+            let parts = try profileParts(c0, r: r)
+            print("  parts: reduction (dsytrd, dsterf) \(formatted(parts.reductionSeconds, 3)) s (\(formatted(parts.reductionGflops, 1)) GFLOP/s on (4/3)d0³), "
+                  + "eigenvectors (dstemr, back-transformation) \(formatted(parts.eigenvectorsSeconds, 3)) s, P \(formatted(parts.projectorSeconds, 3)) s")
             let difference = fast!.matrix.maxAbsDifference(reference!.matrix)
             let valueDifference = zip(fast!.eigenvalues, reference!.eigenvalues).map { abs($0 - $1) }.max() ?? 0
             precondition(fast!.nullSpaceDimension == r && reference!.nullSpaceDimension == r,
@@ -129,12 +132,24 @@ extension AlphaEditBench {
                 d0: d0, nullSpaceDimension: r, nullSpaceFraction: Double(r) / Double(d0),
                 smallerSide: r <= d0 - r ? "U0·U0ᵀ (\(r) vectors)" : "I − U1·U1ᵀ (\(d0 - r) vectors)",
                 fullDsyevd: Timings(referenceSeconds, cpuSeconds: referenceCPU), smallerSideEigenvectors: Timings(newSeconds, cpuSeconds: newCPU),
-                speedup: referenceSeconds.min()! / newSeconds.min()!,
+                speedup: referenceSeconds.min()! / newSeconds.min()!, smallerSideParts: parts,
                 maxAbsDifference: difference, maxEigenvalueDifference: valueDifference,
                 eigenvalueRange: [spectrum.first! * scale, spectrum.last! * scale])
             print("projector d0 \(d0), r \(r) (\(formatted(100 * result.nullSpaceFraction, 1)) %): full dsyevd \(formatted(result.fullDsyevd.bestSeconds, 3)) s, smaller side \(formatted(result.smallerSideEigenvectors.bestSeconds, 3)) s, \(formatted(result.speedup, 2))×; max |ΔP| \(difference)")
             fflush(nil)
             return result
+        }
+
+        /// One more run of the smaller-side projector, part by part (each timed on its own): where
+        /// its time goes.
+        private func profileParts(_ c0: Matrix<Double>, r: Int) throws -> ProjectorParts {
+            let d0 = c0.rows
+            let (reduction, reductionSeconds) = try measureSeconds { try SymmetricEigenReduction(c0) }
+            let (vectors, vectorsSeconds) = try measureSeconds { try reduction.vectors(in: r <= d0 - r ? 0..<r : r..<d0) }
+            let (_, gramSeconds) = measureSeconds { rowGramRounded(of: vectors, complement: r > d0 - r) }
+            return ProjectorParts(reductionSeconds: reductionSeconds,
+                                  reductionGflops: 4.0 / 3.0 * pow(Double(d0), 3) / reductionSeconds / 1e9,
+                                  eigenvectorsSeconds: vectorsSeconds, projectorSeconds: gramSeconds)
         }
 
         /// The solve of a later batch (`withCache`: a cache of 2·N earlier keys, the d0 × d0 system, rated
@@ -222,9 +237,23 @@ struct ProjectorTiming: Codable {
     var smallerSideEigenvectors: Timings
     /// Best full-dsyevd time / best new time.
     var speedup: Double
+    var smallerSideParts: ProjectorParts
     var maxAbsDifference: Double
     var maxEigenvalueDifference: Double
     var eigenvalueRange: [Double]
+}
+
+/// The smaller-side projector's parts, timed one by one in an extra run.
+struct ProjectorParts: Codable {
+    /// `SymmetricEigenReduction`: dsytrd (A = Q·T·Qᵀ) and dsterf (every eigenvalue).
+    var reductionSeconds: Double
+    /// (4/3)·d0³ over `reductionSeconds`; half of dsytrd's flops are matrix-vector products
+    /// (memory-bound), so this stays well below the SGEMM rate.
+    var reductionGflops: Double
+    /// dstemr and the back-transformation of the kept eigenvectors.
+    var eigenvectorsSeconds: Double
+    /// U0·U0ᵀ or I − U1·U1ᵀ, rounded to Float (`rowGramRounded`).
+    var projectorSeconds: Double
 }
 
 struct SolveTiming: Codable {

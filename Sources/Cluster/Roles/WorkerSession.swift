@@ -283,7 +283,7 @@ final class WorkerSession {
                 throw ClusterError.badPayload("PROJECTOR_WORK second_moment is \(c0.rows)×\(c0.cols), expected a square matrix")
             }
         }
-        let projector = try NullSpaceProjector(layer: Int(work.layer), secondMoment: c0, threshold: work.threshold)
+        let projector = try NullSpaceProjector(layer: Int(work.layer), secondMoment: consume c0, threshold: work.threshold)
         return (.projectorResult(ProjectorResult(layer: work.layer, nullSpaceDimension: UInt32(projector.nullSpaceDimension),
                                                  eigenvaluesNearThreshold: projector.eigenvaluesNearThreshold())),
                 [WireTensor(name: "projector", matrix: projector.matrix),

@@ -34,28 +34,34 @@ public struct NullSpaceProjector: Sendable, Equatable {
     /// below it, P = U0·U0ᵀ over those r when r ≤ d0 − r, else P = I − U1·U1ᵀ over the d0 − r
     /// above it (the same projector: U0·U0ᵀ + U1·U1ᵀ = I). Both in float64, exactly symmetric,
     /// then rounded to float32.
+    ///
+    /// Memory, at d0 = 4096: the reduction works in C0's own storage when the caller hands it
+    /// over (a temporary such as `stats.secondMoment`, else one copy), and is released before P
+    /// is formed; P is rounded to float32 block by block (``rowGramRounded(of:complement:)``), so
+    /// that at most one d0 × d0 Double (128 MiB) is live at a time, besides C0 if the caller keeps it.
     /// - Complexity: (4/3)d0³ flops for the reduction plus about 3·d0²·min(r, d0 − r), O(d0³).
-    public init(layer: Int, secondMoment c0: Matrix<Double>, threshold: Double) throws {
-        let reduction = try SymmetricEigenReduction(c0)
-        let values = reduction.values
+    public init(layer: Int, secondMoment c0: consuming Matrix<Double>, threshold: Double) throws {
         let d = c0.rows
-        let r = values.prefix { $0 < threshold }.count
-        let p: Matrix<Double>
-        if r == 0 {
-            p = Matrix<Double>(rows: d, cols: d, repeating: 0)
-        } else if r == d {
-            p = .identity(d)
-        } else if r <= d - r {
-            p = rowGram(of: try reduction.vectors(in: 0..<r))          // U0·U0ᵀ
+        let (values, r, kept) = try Self.keptEigenvectors(of: consume c0, threshold: threshold)
+        let p: Matrix<Float>
+        if let kept {
+            p = rowGramRounded(of: kept, complement: r > d - r)   // U0·U0ᵀ, or I − U1·U1ᵀ
         } else {
-            var complement = rowGram(of: try reduction.vectors(in: r..<d))   // U1·U1ᵀ
-            complement.elements.withUnsafeMutableBufferPointer { e in
-                for i in 0..<(d * d) { e[i] = -e[i] }
-                for i in 0..<d { e[i * d + i] += 1 }
-            }
-            p = complement                                                 // I − U1·U1ᵀ
+            p = r == 0 ? Matrix<Float>(rows: d, cols: d) : .identity(d)
         }
-        self.init(layer: layer, threshold: threshold, matrix: Matrix<Float>(p), nullSpaceDimension: r, eigenvalues: values)
+        self.init(layer: layer, threshold: threshold, matrix: p, nullSpaceDimension: r, eigenvalues: values)
+    }
+
+    /// Every eigenvalue, r (how many lie below the threshold), and the eigenvectors P is formed
+    /// from: U0 `[d0, r]` when r ≤ d0 − r, else U1 `[d0, d0 − r]`; none when r is 0 or d0. The
+    /// reduction (d0² Doubles of reflectors) ends with this call.
+    private static func keptEigenvectors(of c0: consuming Matrix<Double>, threshold: Double)
+        throws -> (values: [Double], r: Int, vectors: Matrix<Double>?) {
+        let reduction = try SymmetricEigenReduction(consume c0)
+        let values = reduction.values, d = reduction.order
+        let r = values.prefix { $0 < threshold }.count
+        guard r > 0, r < d else { return (values, r, nil) }
+        return (values, r, try reduction.vectors(in: r <= d - r ? 0..<r : r..<d))
     }
 
     /// The projector computed the way alphaedit did before ``init(layer:secondMoment:threshold:)``

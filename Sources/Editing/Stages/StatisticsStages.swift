@@ -84,8 +84,9 @@ public final class LocalStatisticsStages: StatisticsStages {
         var samplesDone = 0, tokensDone = 0
         for c in chunks {
             let base = samplesDone, baseTokens = tokensDone
-            let sums = collector.chunk(c, of: plan, corpus: corpus) { done, tokens in progress(base + done, baseTokens + tokens) }
-            for i in totals.indices { totals[i].add(chunk: sums[i]) }
+            // Packed chunk sums: the totals and one chunk's sums are held together (see packedChunk).
+            let sums = collector.packedChunk(c, of: plan, corpus: corpus) { done, tokens in progress(base + done, baseTokens + tokens) }
+            for i in totals.indices { totals[i].add(packedChunk: sums[i]) }
             samplesDone += plan.samples(ofChunk: c).count
             tokensDone += sums[0].count
             if c + 1 < plan.chunkCount, (c + 1) % max(1, checkpointEvery) == 0 { try checkpoint(c + 1, totals) }

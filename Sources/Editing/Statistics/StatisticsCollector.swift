@@ -40,6 +40,22 @@ public struct StatisticsCollector: Sendable {
     /// - Parameter progress: called after each forward pass with (samples done, tokens done).
     public func accumulate(corpus: Corpus, order: [Int], range: Range<Int>, into statistics: inout [LayerStatistics],
                            progress: (Int, Int) -> Void = { _, _ in }) {
+        forEachKeys(corpus: corpus, order: order, range: range, progress: progress) { layer, keys in
+            for i in statistics.indices where statistics[i].layer == layer {
+                statistics[i].accumulate(keys: keys, mirror: false)
+            }
+        }
+        for i in statistics.indices {
+            statistics[i].samples += range.count
+            statistics[i].sum.mirrorUpperTriangle()   // the passes added to the upper triangles only
+        }
+    }
+
+    /// Runs the forward passes over samples `order[range]`, window by window, and hands `body`
+    /// each edit layer's keys of each pass (`[real tokens, d0]`, see ``keys(of:_:)``).
+    /// - Parameter progress: called after each forward pass with (samples done, tokens done).
+    func forEachKeys(corpus: Corpus, order: [Int], range: Range<Int>, progress: (Int, Int) -> Void,
+                     _ body: (_ layer: Int, _ keys: Matrix<Float>) -> Void) {
         var start = range.lowerBound
         var tokens = 0
         while start < range.upperBound {
@@ -47,17 +63,14 @@ public struct StatisticsCollector: Sendable {
             let passes = self.passes(corpus: corpus, samples: order[start..<end])
             var done = 0
             for (i, sequences) in passes.enumerated() {
-                add(sequences, into: &statistics)
+                keys(of: sequences, body)
                 tokens += sequences.reduce(0) { $0 + $1.count }
                 done += sequences.count
                 if i < passes.count - 1 { progress(start - range.lowerBound + done, tokens) }
             }
-            for i in statistics.indices { statistics[i].samples += end - start }
             start = end
             progress(start - range.lowerBound, tokens)
         }
-        // The passes added to the upper triangles only.
-        for i in statistics.indices { statistics[i].sum.mirrorUpperTriangle() }
     }
 
     /// The forward passes over one window of samples, in the order they run: each sample
@@ -87,10 +100,34 @@ public struct StatisticsCollector: Sendable {
     /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated
     /// into the upper triangles (the caller mirrors them).
     func add(_ sequences: [[Int]], into statistics: inout [LayerStatistics]) {
+        keys(of: sequences) { layer, keys in
+            for i in statistics.indices where statistics[i].layer == layer {
+                statistics[i].accumulate(keys: keys, mirror: false)
+            }
+        }
+    }
+
+    /// One padded forward pass up to the highest edit layer, handing `body` each edit layer's
+    /// keys of the real tokens (`[real tokens, d0]`), lowest layer first.
+    ///
+    /// The pass runs the same blocks in the same order as one `forward` up to the highest layer,
+    /// but in ranges that end at each edit layer: `body` gets a layer's keys as soon as the pass
+    /// reaches it, so one layer's keys are held at a time rather than every layer's.
+    func keys(of sequences: [[Int]], _ body: (_ layer: Int, _ keys: Matrix<Float>) -> Void) {
         let batch = batch(sequences)
-        let points = Set(layers.map { HookPoint.mlpDownInput($0) })
-        let (result, _) = model.forward(batch, hooks: Hooks(capture: points, stopAfterBlock: layers.max()!))
-        Self.accumulate(batch: batch, captured: result.captured, into: &statistics, mirror: false)
+        let real = batch.mask.indices.filter { batch.mask[$0] }
+        let rows = real.count == batch.tokenCount ? nil : real
+        var unused: [HookPoint: Matrix<Float>] = [:]
+        var hidden = model.embed(batch, hooks: Hooks(), captured: &unused)
+        var nextBlock = 0
+        for layer in Set(layers).sorted() {
+            var captured: [HookPoint: Matrix<Float>] = [:]
+            (hidden, _) = model.runBlocks(hidden, batch: batch, blocks: nextBlock..<(layer + 1),
+                                          hooks: Hooks(capture: [.mlpDownInput(layer)], captureRows: rows),
+                                          keepTape: false, captured: &captured)
+            nextBlock = layer + 1
+            body(layer, captured[.mlpDownInput(layer)]!)
+        }
     }
 
     /// Adds the keys of the batch's real tokens, `captured[.mlpDownInput(layer)]` `[B·T, d0]`, to

@@ -64,6 +64,27 @@ final class ByteRegion: @unchecked Sendable {
         return false
     }
 
+    /// Takes the pages that lie wholly inside `range` (byte offsets into `bytes`) out of this
+    /// process's resident set; a heap copy keeps its bytes. The file's pages stay in the kernel's
+    /// page cache and a later read maps them again, with the same bytes (the mapping is read-only
+    /// and files are replaced by rename). Without this, every tensor read out of a checkpoint
+    /// stays resident beside its copy: a loaded model counted twice for as long as its
+    /// checkpoint is open.
+    func dropResidentPages(_ range: Range<Int>) {
+        #if os(Linux)
+        guard isMapped, let base = bytes.baseAddress, ByteRegion.pageSize > 0 else { return }
+        let page = ByteRegion.pageSize
+        let address = Int(bitPattern: base)   // page-aligned: mmap's result
+        let start = (address + range.lowerBound + page - 1) / page * page
+        let end = (address + range.upperBound) / page * page
+        guard end > start, let first = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        // Advice only: a refusal leaves the pages resident, which is what happens without it.
+        _ = madvise(first, end - start, MADV_DONTNEED)
+        #endif
+    }
+
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     deinit {
         let base = UnsafeMutableRawPointer(mutating: bytes.baseAddress!)
         switch release {

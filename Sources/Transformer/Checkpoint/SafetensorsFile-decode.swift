@@ -32,15 +32,16 @@ extension SafetensorsFile {
 
     /// Converts a float tensor into `out` (`out.count == info.elementCount`, dtype already checked).
     private func decodeFloats(_ info: TensorInfo, into out: UnsafeMutableBufferPointer<Float>) {
-        let raw = bytes(of: info)
-        switch info.dtype {
-        case .F32: if !raw.isEmpty { UnsafeMutableRawBufferPointer(out).copyMemory(from: raw) }
-        case .F16: Self.convert(raw, into: out, UInt16.self) { HalfFloat.float(fromF16: $0) }
-        case .BF16: Self.convert(raw, into: out, UInt16.self) { HalfFloat.float(fromBF16: $0) }
-        case .F64: Self.convert(raw, into: out, UInt64.self) { Float(Double(bitPattern: $0)) }
-        case .F8_E5M2: Self.convert(raw, into: out, UInt8.self) { HalfFloat.float(fromF8E5M2: $0) }
-        case .F8_E4M3: Self.convert(raw, into: out, UInt8.self) { HalfFloat.float(fromF8E4M3: $0) }
-        default: preconditionFailure("not a float dtype: \(info.dtype)")
+        withBytes(of: info) { raw in
+            switch info.dtype {
+            case .F32: if !raw.isEmpty { UnsafeMutableRawBufferPointer(out).copyMemory(from: raw) }
+            case .F16: Self.convert(raw, into: out, UInt16.self) { HalfFloat.float(fromF16: $0) }
+            case .BF16: Self.convert(raw, into: out, UInt16.self) { HalfFloat.float(fromBF16: $0) }
+            case .F64: Self.convert(raw, into: out, UInt64.self) { Float(Double(bitPattern: $0)) }
+            case .F8_E5M2: Self.convert(raw, into: out, UInt8.self) { HalfFloat.float(fromF8E5M2: $0) }
+            case .F8_E4M3: Self.convert(raw, into: out, UInt8.self) { HalfFloat.float(fromF8E4M3: $0) }
+            default: preconditionFailure("not a float dtype: \(info.dtype)")
+            }
         }
     }
 
@@ -48,16 +49,17 @@ extension SafetensorsFile {
     /// - Throws: `SafetensorsError.tensorNotFound`, or `.unsupportedConversion` for integer dtypes.
     public func doubles(_ tensor: String) throws -> [Double] {
         let info = try info(tensor)
-        let raw = bytes(of: info)
-        let n = info.elementCount
-        switch info.dtype {
-        case .F64: return Self.copy(raw, count: n, as: Double.self)
-        case .F32: return Self.map(raw, count: n, UInt32.self) { Double(Float(bitPattern: $0)) }
-        case .F16: return Self.map(raw, count: n, UInt16.self) { Double(HalfFloat.float(fromF16: $0)) }
-        case .BF16: return Self.map(raw, count: n, UInt16.self) { Double(HalfFloat.float(fromBF16: $0)) }
-        case .F8_E5M2: return Self.map(raw, count: n, UInt8.self) { Double(HalfFloat.float(fromF8E5M2: $0)) }
-        case .F8_E4M3: return Self.map(raw, count: n, UInt8.self) { Double(HalfFloat.float(fromF8E4M3: $0)) }
-        default: throw unsupported(info, "Double")
+        return try withBytes(of: info) { raw in
+            let n = info.elementCount
+            switch info.dtype {
+            case .F64: return Self.copy(raw, count: n, as: Double.self)
+            case .F32: return Self.map(raw, count: n, UInt32.self) { Double(Float(bitPattern: $0)) }
+            case .F16: return Self.map(raw, count: n, UInt16.self) { Double(HalfFloat.float(fromF16: $0)) }
+            case .BF16: return Self.map(raw, count: n, UInt16.self) { Double(HalfFloat.float(fromBF16: $0)) }
+            case .F8_E5M2: return Self.map(raw, count: n, UInt8.self) { Double(HalfFloat.float(fromF8E5M2: $0)) }
+            case .F8_E4M3: return Self.map(raw, count: n, UInt8.self) { Double(HalfFloat.float(fromF8E4M3: $0)) }
+            default: throw unsupported(info, "Double")
+            }
         }
     }
 
@@ -73,14 +75,13 @@ extension SafetensorsFile {
     /// - Complexity: O(1) in the zero-copy case, else O(n).
     public func withFloats<R>(_ tensor: String, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         let info = try info(tensor)
-        let raw = bytes(of: info)
         if info.dtype == .F32 {
-            guard let base = raw.baseAddress, info.elementCount > 0 else {
-                return try body(UnsafeBufferPointer(start: nil, count: 0))
-            }
-            if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            guard info.elementCount > 0 else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            let lent: R? = try withBytes(of: info) { raw in
+                guard let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
                 return try raw.withMemoryRebound(to: Float.self) { try body($0) }
             }
+            if let lent { return lent }
         }
         let copy = try floats(tensor)
         return try copy.withUnsafeBufferPointer { try body($0) }
@@ -94,21 +95,22 @@ extension SafetensorsFile {
     ///   or `.valueOutOfRange` naming the first U64 element that does not fit.
     public func int64s(_ tensor: String) throws -> [Int64] {
         let info = try info(tensor)
-        let raw = bytes(of: info)
-        let n = info.elementCount
-        switch info.dtype {
-        case .I64: return Self.copy(raw, count: n, as: Int64.self)
-        case .I32: return Self.map(raw, count: n, Int32.self) { Int64($0) }
-        case .U32: return Self.map(raw, count: n, UInt32.self) { Int64($0) }
-        case .I16: return Self.map(raw, count: n, Int16.self) { Int64($0) }
-        case .U16: return Self.map(raw, count: n, UInt16.self) { Int64($0) }
-        case .I8: return Self.map(raw, count: n, Int8.self) { Int64($0) }
-        case .U8: return Self.map(raw, count: n, UInt8.self) { Int64($0) }
-        case .BOOL: return Self.map(raw, count: n, UInt8.self) { $0 == 0 ? 0 : 1 }
-        case .U64:
-            try checkRange(info, raw, UInt64.self, target: "Int64") { $0 <= UInt64(Int64.max) }
-            return Self.map(raw, count: n, UInt64.self) { Int64($0) }
-        default: throw unsupported(info, "Int64")
+        return try withBytes(of: info) { raw in
+            let n = info.elementCount
+            switch info.dtype {
+            case .I64: return Self.copy(raw, count: n, as: Int64.self)
+            case .I32: return Self.map(raw, count: n, Int32.self) { Int64($0) }
+            case .U32: return Self.map(raw, count: n, UInt32.self) { Int64($0) }
+            case .I16: return Self.map(raw, count: n, Int16.self) { Int64($0) }
+            case .U16: return Self.map(raw, count: n, UInt16.self) { Int64($0) }
+            case .I8: return Self.map(raw, count: n, Int8.self) { Int64($0) }
+            case .U8: return Self.map(raw, count: n, UInt8.self) { Int64($0) }
+            case .BOOL: return Self.map(raw, count: n, UInt8.self) { $0 == 0 ? 0 : 1 }
+            case .U64:
+                try checkRange(info, raw, UInt64.self, target: "Int64") { $0 <= UInt64(Int64.max) }
+                return Self.map(raw, count: n, UInt64.self) { Int64($0) }
+            default: throw unsupported(info, "Int64")
+            }
         }
     }
 
@@ -118,25 +120,26 @@ extension SafetensorsFile {
     ///   or `.valueOutOfRange` naming the first element that does not fit.
     public func int32s(_ tensor: String) throws -> [Int32] {
         let info = try info(tensor)
-        let raw = bytes(of: info)
-        let n = info.elementCount
-        switch info.dtype {
-        case .I32: return Self.copy(raw, count: n, as: Int32.self)
-        case .I16: return Self.map(raw, count: n, Int16.self) { Int32($0) }
-        case .U16: return Self.map(raw, count: n, UInt16.self) { Int32($0) }
-        case .I8: return Self.map(raw, count: n, Int8.self) { Int32($0) }
-        case .U8: return Self.map(raw, count: n, UInt8.self) { Int32($0) }
-        case .BOOL: return Self.map(raw, count: n, UInt8.self) { $0 == 0 ? 0 : 1 }
-        case .I64:
-            try checkRange(info, raw, Int64.self, target: "Int32") { Int32(exactly: $0) != nil }
-            return Self.map(raw, count: n, Int64.self) { Int32(truncatingIfNeeded: $0) }
-        case .U32:
-            try checkRange(info, raw, UInt32.self, target: "Int32") { Int32(exactly: $0) != nil }
-            return Self.map(raw, count: n, UInt32.self) { Int32(truncatingIfNeeded: $0) }
-        case .U64:
-            try checkRange(info, raw, UInt64.self, target: "Int32") { Int32(exactly: $0) != nil }
-            return Self.map(raw, count: n, UInt64.self) { Int32(truncatingIfNeeded: $0) }
-        default: throw unsupported(info, "Int32")
+        return try withBytes(of: info) { raw in
+            let n = info.elementCount
+            switch info.dtype {
+            case .I32: return Self.copy(raw, count: n, as: Int32.self)
+            case .I16: return Self.map(raw, count: n, Int16.self) { Int32($0) }
+            case .U16: return Self.map(raw, count: n, UInt16.self) { Int32($0) }
+            case .I8: return Self.map(raw, count: n, Int8.self) { Int32($0) }
+            case .U8: return Self.map(raw, count: n, UInt8.self) { Int32($0) }
+            case .BOOL: return Self.map(raw, count: n, UInt8.self) { $0 == 0 ? 0 : 1 }
+            case .I64:
+                try checkRange(info, raw, Int64.self, target: "Int32") { Int32(exactly: $0) != nil }
+                return Self.map(raw, count: n, Int64.self) { Int32(truncatingIfNeeded: $0) }
+            case .U32:
+                try checkRange(info, raw, UInt32.self, target: "Int32") { Int32(exactly: $0) != nil }
+                return Self.map(raw, count: n, UInt32.self) { Int32(truncatingIfNeeded: $0) }
+            case .U64:
+                try checkRange(info, raw, UInt64.self, target: "Int32") { Int32(exactly: $0) != nil }
+                return Self.map(raw, count: n, UInt64.self) { Int32(truncatingIfNeeded: $0) }
+            default: throw unsupported(info, "Int32")
+            }
         }
     }
 

@@ -94,19 +94,23 @@ public final class SafetensorsFile: Sendable {
     /// copying. The pointer must not escape `body`.
     public func withRawBytes<R>(_ tensor: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let info = try info(tensor)
-        return try body(bytes(of: info))
+        return try withBytes(of: info, body)
     }
 
     /// A copy of the tensor's bytes (little-endian, row-major).
     public func rawBytes(_ tensor: String) throws -> [UInt8] {
         let info = try info(tensor)
-        return Array(bytes(of: info))
+        return withBytes(of: info) { Array($0) }
     }
 
-    /// The bytes of a tensor of this file; bounds were checked when the header was read.
-    func bytes(of info: TensorInfo) -> UnsafeRawBufferPointer {
+    /// Lends the bytes of a tensor of this file (bounds were checked when the header was read)
+    /// for the duration of `body`, then takes the pages that hold only this tensor out of the
+    /// process's resident set (see `ByteRegion.dropResidentPages`): what a read copies is
+    /// resident once, in the copy. Every read goes through here.
+    func withBytes<R>(of info: TensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         served.add(info.byteCount, ordering: .relaxed)
-        let start = header.dataStart + info.dataOffsets.lowerBound
-        return UnsafeRawBufferPointer(rebasing: region.bytes[start ..< start + info.byteCount])
+        let range = (header.dataStart + info.dataOffsets.lowerBound) ..< (header.dataStart + info.dataOffsets.lowerBound + info.byteCount)
+        defer { region.dropResidentPages(range) }
+        return try body(UnsafeRawBufferPointer(rebasing: region.bytes[range]))
     }
 }

@@ -41,7 +41,7 @@ public struct SafetensorsWriter: Sendable {
             case .doubles(let a): return try a.withUnsafeBytes(body)
             case .halves(let a): return try a.withUnsafeBytes(body)
             case .int64s(let a): return try a.withUnsafeBytes(body)
-            case .tensor(let file, let info): return try body(file.bytes(of: info))
+            case .tensor(let file, let info): return try file.withBytes(of: info, body)
             }
         }
     }
