@@ -2,7 +2,7 @@
 # The official AlphaEdit code and alphaedit on the same edit workload, one after the other, on
 # this machine (issue 12, point 4). Run it on an otherwise idle machine: it prints the load before
 # each run and records it with the results. The whole GPT-2-medium workload (100 edits, 10,000
-# statistics samples) takes about 3.5 hours on 2 cores, most of it the official code.
+# statistics samples) takes about 2.9 hours on 2 cores, 2.2 of them the official code.
 #
 #   Benchmarks/official/side-by-side.sh [--samples N] [--requests N] [--work DIR] [--tag NAME]
 #       [--venv DIR] [--official-cpu DIR] [--projectors FILE] [--targets FILE] [--force] [--smoke]
