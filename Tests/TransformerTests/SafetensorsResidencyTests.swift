@@ -26,7 +26,10 @@ import Transformer
     /// The resident bytes of this process's mappings of `url` (the `Rss:` lines of /proc/self/smaps).
     static func residentBytes(of url: URL) throws -> Int {
         let path = url.resolvingSymlinksInPath().path
-        let smaps = try String(contentsOfFile: "/proc/self/smaps", encoding: .utf8)
+        // Read to the end: /proc files report a size of 0, and a reader that trusts the size stops early.
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps"))
+        defer { try? handle.close() }
+        let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
         var inFile = false, total = 0
         for line in smaps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
