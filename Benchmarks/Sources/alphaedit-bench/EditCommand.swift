@@ -17,7 +17,7 @@ extension AlphaEditBench {
                 Benchmarks/results/edit.json; `edit compare` rates a finished report against official \
                 times measured after it.
                 """,
-            subcommands: [EditPrepareCommand.self, EditRunCommand.self, EditCompareCommand.self])
+            subcommands: [EditPrepareCommand.self, EditRunCommand.self, EditCompareCommand.self, EditTargetsProfileCommand.self])
     }
 
     /// `edit prepare`: the workload directory.

@@ -1,0 +1,88 @@
+// Where the target optimisation's time goes (issue 12, point 2): `edit targets-profile` runs the
+// targets stage of `edit run` (LocalStages.targets, the same groups) on a model wrapper that times
+// each forward pass, with and without a tape, and each backward pass. The rest is the loss (log-softmax
+// over the vocabulary on the rows it reads), Adam, and building the batches.
+
+import ArgumentParser
+import Editing
+import Foundation
+import Linalg
+import Transformer
+
+/// A model that times what the target optimisation asks of it.
+final class TimedLanguageModel: LanguageModel, @unchecked Sendable {
+    let base: TransformerModel
+    private let lock = NSLock()
+    private var seconds: [String: Double] = [:]
+    private var tokens: [String: Int] = [:]
+
+    init(base: TransformerModel) { self.base = base }
+
+    var config: ModelConfig { base.config }
+
+    private func timed<R>(_ part: String, tokens count: Int, _ body: () throws -> R) rethrows -> R {
+        let start = ContinuousClock.now
+        let result = try body()
+        let elapsed = (ContinuousClock.now - start) / .seconds(1)
+        lock.lock(); seconds[part, default: 0] += elapsed; tokens[part, default: 0] += count; lock.unlock()
+        return result
+    }
+
+    func run(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
+             keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
+        let part = keepTape ? "forward with tape" : "forward without tape"
+        return timed(part, tokens: batch.tokenCount) { base.forward(batch, hooks: hooks, from: start, keepTape: keepTape) }
+    }
+
+    func inputGradient(_ tape: ForwardTape, dLogits: Matrix<Float>) throws -> Matrix<Float> {
+        timed("backward", tokens: 0) { base.inputGradient(tape, dLogits: dLogits) }
+    }
+
+    func continuations(of prompts: [[Int]], maxNewTokens: Int, sampling: Sampling, seed: UInt64) throws -> [[Int]] {
+        base.continuations(of: prompts, maxNewTokens: maxNewTokens, sampling: sampling, seed: seed)
+    }
+
+    /// (part, seconds, tokens) so far.
+    var parts: [(String, Double, Int)] {
+        lock.lock(); defer { lock.unlock() }
+        return seconds.keys.sorted().map { ($0, seconds[$0]!, tokens[$0]!) }
+    }
+}
+
+extension AlphaEditBench {
+    /// `edit targets-profile`: the targets stage, part by part.
+    struct EditTargetsProfileCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "targets-profile",
+            abstract: "Time the target optimisation's forward passes, backward passes and the rest on a prepared workload.")
+
+        @OptionGroup var options: BenchOptions
+        @Option(name: .long, help: ArgumentHelp("A workload directory written by `edit prepare`.", valueName: "dir")) var workload: String
+        @Option(name: .long, help: "The first N requests of the workload (0: all).") var requests = 8
+
+        func run() throws {
+            _ = options.configureProcess()
+            let layout = EditWorkloadLayout(directory: URL(fileURLWithPath: workload))
+            let hparams = try EditHyperParameters.load(file: layout.hparams, algorithm: .alphaedit)
+            let all = try EditRequest.load(file: layout.requests)
+            let chosen = requests > 0 ? Array(all.prefix(requests)) : all
+            let templates = try ContextTemplates.load(file: layout.contextTemplates)
+            let model = try TransformerModel.load(directory: layout.model)
+            let tokenizer = try Tokenizer(directory: layout.model)
+            let timed = TimedLanguageModel(base: model)
+            let (results, seconds) = try measureSeconds {
+                try LocalStages.targets(chosen, model: timed, tokenizer: tokenizer, hparams: hparams, templates: templates,
+                                        maxGroup: TargetOptimizer.defaultGroupSize, progress: { _ in })
+            }
+            let steps = results.map(\.losses.count).reduce(0, +)
+            print("targets of \(chosen.count) requests: \(formatted(seconds, 2)) s, \(steps) forward steps")
+            var accounted = 0.0
+            for (part, partSeconds, tokens) in timed.parts {
+                accounted += partSeconds
+                print("  \(part): \(formatted(partSeconds, 2)) s (\(formatted(100 * partSeconds / seconds, 1)) %)"
+                      + (tokens > 0 ? ", \(tokens) tokens" : ""))
+            }
+            print("  the rest (loss, Adam, batches): \(formatted(seconds - accounted, 2)) s (\(formatted(100 * (seconds - accounted) / seconds, 1)) %)")
+        }
+    }
+}
