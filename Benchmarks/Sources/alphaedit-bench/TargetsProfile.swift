@@ -15,37 +15,42 @@ final class TimedLanguageModel: LanguageModel, @unchecked Sendable {
     private let lock = NSLock()
     private var seconds: [String: Double] = [:]
     private var tokens: [String: Int] = [:]
+    private var realTokens: [String: Int] = [:]
 
     init(base: TransformerModel) { self.base = base }
 
     var config: ModelConfig { base.config }
 
-    private func timed<R>(_ part: String, tokens count: Int, _ body: () throws -> R) rethrows -> R {
+    private func timed<R>(_ part: String, batch: TokenBatch? = nil, _ body: () throws -> R) rethrows -> R {
         let start = ContinuousClock.now
         let result = try body()
         let elapsed = (ContinuousClock.now - start) / .seconds(1)
-        lock.lock(); seconds[part, default: 0] += elapsed; tokens[part, default: 0] += count; lock.unlock()
+        lock.lock()
+        seconds[part, default: 0] += elapsed
+        tokens[part, default: 0] += batch?.tokenCount ?? 0
+        realTokens[part, default: 0] += batch?.mask.filter { $0 }.count ?? 0
+        lock.unlock()
         return result
     }
 
     func run(_ batch: TokenBatch, hooks: Hooks, from start: (layer: Int, hidden: Matrix<Float>)?,
              keepTape: Bool) throws -> (result: ForwardResult, tape: ForwardTape?) {
         let part = keepTape ? "forward with tape" : "forward without tape"
-        return timed(part, tokens: batch.tokenCount) { base.forward(batch, hooks: hooks, from: start, keepTape: keepTape) }
+        return timed(part, batch: batch) { base.forward(batch, hooks: hooks, from: start, keepTape: keepTape) }
     }
 
     func inputGradient(_ tape: ForwardTape, dLogits: Matrix<Float>) throws -> Matrix<Float> {
-        timed("backward", tokens: 0) { base.inputGradient(tape, dLogits: dLogits) }
+        timed("backward") { base.inputGradient(tape, dLogits: dLogits) }
     }
 
     func continuations(of prompts: [[Int]], maxNewTokens: Int, sampling: Sampling, seed: UInt64) throws -> [[Int]] {
         base.continuations(of: prompts, maxNewTokens: maxNewTokens, sampling: sampling, seed: seed)
     }
 
-    /// (part, seconds, tokens) so far.
-    var parts: [(String, Double, Int)] {
+    /// (part, seconds, padded tokens, real tokens) so far.
+    var parts: [(String, Double, Int, Int)] {
         lock.lock(); defer { lock.unlock() }
-        return seconds.keys.sorted().map { ($0, seconds[$0]!, tokens[$0]!) }
+        return seconds.keys.sorted().map { ($0, seconds[$0]!, tokens[$0]!, realTokens[$0]!) }
     }
 }
 
@@ -59,6 +64,8 @@ extension AlphaEditBench {
         @OptionGroup var options: BenchOptions
         @Option(name: .long, help: ArgumentHelp("A workload directory written by `edit prepare`.", valueName: "dir")) var workload: String
         @Option(name: .long, help: "The first N requests of the workload (0: all).") var requests = 8
+        @Option(name: .long, help: "At most this many requests optimised together.") var groupSize = TargetOptimizer.defaultGroupSize
+        @Option(name: .long, help: "At most this many padded prompt tokens per group.") var groupTokens = TargetOptimizer.defaultGroupTokens
 
         func run() throws {
             _ = options.configureProcess()
@@ -72,15 +79,18 @@ extension AlphaEditBench {
             let timed = TimedLanguageModel(base: model)
             let (results, seconds) = try measureSeconds {
                 try LocalStages.targets(chosen, model: timed, tokenizer: tokenizer, hparams: hparams, templates: templates,
-                                        maxGroup: TargetOptimizer.defaultGroupSize, progress: { _ in })
+                                        maxGroup: groupSize, maxGroupTokens: groupTokens, progress: { _ in })
             }
+            let groups = try TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
+                .groups(chosen, maxRequests: groupSize, maxTokens: groupTokens)
             let steps = results.map(\.losses.count).reduce(0, +)
-            print("targets of \(chosen.count) requests: \(formatted(seconds, 2)) s, \(steps) forward steps")
+            print("targets of \(chosen.count) requests in \(groups.count) groups (at most \(groupSize) requests, \(groupTokens) tokens): "
+                  + "\(formatted(seconds, 2)) s, \(steps) request steps, peak RSS \(ProcessMemory.peakResidentBytes.map { formatted(Double($0) / 1e9, 2) } ?? "?") GB")
             var accounted = 0.0
-            for (part, partSeconds, tokens) in timed.parts {
+            for (part, partSeconds, tokens, real) in timed.parts {
                 accounted += partSeconds
                 print("  \(part): \(formatted(partSeconds, 2)) s (\(formatted(100 * partSeconds / seconds, 1)) %)"
-                      + (tokens > 0 ? ", \(tokens) tokens" : ""))
+                      + (tokens > 0 ? ", \(tokens) token rows, \(real) of them real" : ""))
             }
             print("  the rest (loss, Adam, batches): \(formatted(seconds - accounted, 2)) s (\(formatted(100 * (seconds - accounted) / seconds, 1)) %)")
         }

@@ -16,6 +16,8 @@ struct PassSpec: Codable, Sendable {
     var ids: [Int]
     var mask: [Bool]
     var positions: [Int]
+    /// A packed batch's ``TokenBatch/segmentStarts``; absent for a padded one.
+    var segmentStarts: [Int]?
     /// The block the pass entered the pipeline at (its backward pass ends there).
     var firstBlock: Int
     var capture: [String] = []
@@ -30,6 +32,7 @@ struct PassSpec: Codable, Sendable {
         ids = batch.ids
         mask = batch.mask
         positions = batch.positions
+        segmentStarts = batch.segmentStarts
         self.firstBlock = firstBlock
         capture = hooks.capture.map(\.wireName).sorted()
         logitRows = hooks.logitRows
@@ -52,7 +55,18 @@ struct PassSpec: Codable, Sendable {
         if let bad = positions.firstIndex(where: { $0 < 0 || $0 >= positionLimit }) {
             throw ClusterError.badPayload("STAGE_PASS token \(bad) has the position \(positions[bad]), outside the model's positions 0…\(positionLimit - 1)")
         }
-        return TokenBatch(batchSize: batchSize, length: length, ids: ids, mask: mask, positions: positions)
+        var batch = TokenBatch(batchSize: batchSize, length: length, ids: ids, mask: mask, positions: positions)
+        if let segmentStarts {
+            guard segmentStarts.count == count else {
+                throw ClusterError.badPayload("STAGE_PASS batch of \(batchSize)×\(length) carries \(segmentStarts.count) segment starts")
+            }
+            // A token's sequence starts at or before it, within its row.
+            if let bad = segmentStarts.indices.first(where: { segmentStarts[$0] < 0 || segmentStarts[$0] > $0 % length }) {
+                throw ClusterError.badPayload("STAGE_PASS token \(bad) (index \(bad % length) of its row) has the segment start \(segmentStarts[bad]), outside 0…\(bad % length)")
+            }
+            batch.segmentStarts = segmentStarts
+        }
+        return batch
     }
 
     /// The hooks, checked against the model.

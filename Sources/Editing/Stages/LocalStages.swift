@@ -35,9 +35,10 @@ public final class LocalStages: EditStages, @unchecked Sendable {
     /// ``LanguageModel/passesInFlight`` groups at a time.
     public static func targets(_ requests: [EditRequest], model: any LanguageModel, tokenizer: Tokenizer, hparams: EditHyperParameters,
                                templates: ContextTemplates, maxGroup: Int,
+                               maxGroupTokens: Int = TargetOptimizer.defaultGroupTokens,
                                progress: (Int) -> Void) throws -> [TargetResult] {
         let optimizer = TargetOptimizer(model: model, tokenizer: tokenizer, hparams: hparams, templates: templates)
-        let groups = try optimizer.groups(requests, maxRequests: maxGroup)
+        let groups = try optimizer.groups(requests, maxRequests: maxGroup, maxTokens: maxGroupTokens)
         var results: [TargetResult] = []
         // As many groups at a time as the model overlaps (a pipeline: two).
         for wave in stride(from: 0, to: groups.count, by: max(model.passesInFlight, 1)) {

@@ -52,10 +52,16 @@ extension StatisticsCollector {
     public func chunk(_ c: Int, of plan: StatisticsPlan, corpus: Corpus, progress: (Int, Int) -> Void = { _, _ in }) -> [LayerStatistics] {
         let empty = StatisticsProvenance(model: "", module: "", corpus: "", dtype: "")
         var statistics = plan.layers.map { LayerStatistics(layer: $0, width: model.config.intermediateSize, provenance: empty) }
-        var collector = self
-        collector.windowSize = max(windowSize, plan.chunkSamples)  // one window per chunk: sorted within the chunk only
-        collector.accumulate(corpus: corpus, order: plan.order, range: plan.samples(ofChunk: c), into: &statistics, progress: progress)
+        oneWindowPerChunk(of: plan).accumulate(corpus: corpus, order: plan.order, range: plan.samples(ofChunk: c), into: &statistics, progress: progress)
         return statistics
+    }
+
+    /// This collector with one window per chunk of `plan`: samples are sorted within a chunk only,
+    /// so a chunk's sums do not depend on which process collects it.
+    func oneWindowPerChunk(of plan: StatisticsPlan) -> StatisticsCollector {
+        var collector = self
+        collector.windowSize = max(windowSize, plan.chunkSamples)
+        return collector
     }
 }
 

@@ -35,10 +35,8 @@ extension StatisticsCollector {
     public func packedChunk(_ c: Int, of plan: StatisticsPlan, corpus: Corpus,
                             progress: (Int, Int) -> Void = { _, _ in }) -> [PackedChunkSum] {
         var sums = plan.layers.map { PackedChunkSum(layer: $0, width: model.config.intermediateSize) }
-        var collector = self
-        collector.windowSize = max(windowSize, plan.chunkSamples)  // one window per chunk, as chunk(_:of:corpus:)
         let range = plan.samples(ofChunk: c)
-        collector.forEachKeys(corpus: corpus, order: plan.order, range: range, progress: progress) { layer, keys in
+        oneWindowPerChunk(of: plan).forEachKeys(corpus: corpus, order: plan.order, range: range, progress: progress) { layer, keys in
             for i in sums.indices where sums[i].layer == layer { sums[i].accumulate(keys: keys) }
         }
         for i in sums.indices { sums[i].samples = range.count }

@@ -41,9 +41,7 @@ public struct StatisticsCollector: Sendable {
     public func accumulate(corpus: Corpus, order: [Int], range: Range<Int>, into statistics: inout [LayerStatistics],
                            progress: (Int, Int) -> Void = { _, _ in }) {
         forEachKeys(corpus: corpus, order: order, range: range, progress: progress) { layer, keys in
-            for i in statistics.indices where statistics[i].layer == layer {
-                statistics[i].accumulate(keys: keys, mirror: false)
-            }
+            Self.addUpper(keys, layer: layer, into: &statistics)
         }
         for i in statistics.indices {
             statistics[i].samples += range.count
@@ -100,10 +98,13 @@ public struct StatisticsCollector: Sendable {
     /// One padded forward pass up to the highest layer; the keys of real tokens are accumulated
     /// into the upper triangles (the caller mirrors them).
     func add(_ sequences: [[Int]], into statistics: inout [LayerStatistics]) {
-        keys(of: sequences) { layer, keys in
-            for i in statistics.indices where statistics[i].layer == layer {
-                statistics[i].accumulate(keys: keys, mirror: false)
-            }
+        keys(of: sequences) { layer, keys in Self.addUpper(keys, layer: layer, into: &statistics) }
+    }
+
+    /// Adds one pass's keys of `layer` to the upper triangles of that layer's statistics.
+    private static func addUpper(_ keys: Matrix<Float>, layer: Int, into statistics: inout [LayerStatistics]) {
+        for i in statistics.indices where statistics[i].layer == layer {
+            statistics[i].accumulate(keys: keys, mirror: false)
         }
     }
 

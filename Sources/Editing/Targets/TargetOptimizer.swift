@@ -43,6 +43,9 @@ public struct TargetOptimizer: Sendable {
     public var klPrompt = "{} is a"
     /// At most this many requests are optimised together (see ``groups(_:maxRequests:maxTokens:)``).
     public static let defaultGroupSize = 8
+    /// Prompts are packed into rows of at most this many tokens (or the longest prompt's), of the
+    /// length ``TokenBatch/cheapestRowLength(packing:maxRowLength:attentionBalance:)`` finds.
+    static let maxPackedRowLength = 256
     /// At most this many padded prompt tokens per group: a pipeline keeps two groups in flight
     /// (``LanguageModel/passesInFlight``), which together stay within the 1024-token activation
     /// micro-batch of the placement's memory model.
@@ -187,13 +190,16 @@ extension TargetOptimizer {
         }
     }
 
-    /// The prompts of some requests as one padded batch, with the rows the loss reads.
+    /// The prompts of some requests as one packed batch (``TokenBatch/init(packing:rowLength:padID:)``),
+    /// with the rows the loss reads.
     struct ProblemBatch {
         /// Indices into the problems, in batch order.
         var members: [Int]
         var batch: TokenBatch
         /// Per member, its first sequence in the batch.
         var firstSequence: [Int]
+        /// Per sequence, its tokens.
+        var sequenceLengths: [Int]
         /// The logit rows: per member its labelled rows (the last n_t real positions of each
         /// rewriting prompt, predicting t[0] … t[n−1]), then its KL row.
         var logitRows: [Int] = []
@@ -202,7 +208,7 @@ extension TargetOptimizer {
         var labels: [Int?] = []
         var weights: [Float] = []
 
-        init(_ problems: [Problem], members: [Int], padID: Int) {
+        init(_ problems: [Problem], members: [Int], padID: Int, hiddenSize: Int) {
             self.members = members
             var sequences: [[Int]] = []
             var first: [Int] = []
@@ -211,7 +217,10 @@ extension TargetOptimizer {
                 sequences += problems[p].sequences
             }
             firstSequence = first
-            batch = TokenBatch(sequences, padding: .right, padID: padID)
+            sequenceLengths = sequences.map(\.count)
+            let rowLength = TokenBatch.cheapestRowLength(packing: sequenceLengths, maxRowLength: TargetOptimizer.maxPackedRowLength,
+                                                         attentionBalance: 6 * Double(hiddenSize))
+            batch = TokenBatch(packing: sequences, rowLength: rowLength, padID: padID)
             for (k, p) in members.enumerated() {
                 let problem = problems[p]
                 let start = logitRows.count
@@ -219,12 +228,12 @@ extension TargetOptimizer {
                 for j in 0..<problem.rewritingCount {
                     let length = problem.sequences[j].count
                     for (i, token) in problem.targets.enumerated() {
-                        logitRows.append(batch.row(first[k] + j, length - problem.targets.count + i))
+                        logitRows.append(batch.row(sequence: first[k] + j, token: length - problem.targets.count + i))
                         labels.append(token)
                         weights.append(weight)
                     }
                 }
-                logitRows.append(batch.row(first[k] + problem.rewritingCount, problem.lookup[problem.rewritingCount]))
+                logitRows.append(batch.row(sequence: first[k] + problem.rewritingCount, token: problem.lookup[problem.rewritingCount]))
                 labels.append(nil)
                 weights.append(0)
                 logitRanges.append(start..<logitRows.count)
@@ -232,15 +241,16 @@ extension TargetOptimizer {
         }
 
         /// This batch's rows of `hidden` `[B'·T', d]`, the activations of `source` (whose members
-        /// include this batch's).
+        /// include this batch's); padding rows get zeros (no real token reads them).
         func gather(from hidden: Matrix<Float>, of source: ProblemBatch, d: Int) -> Matrix<Float> {
             var out = Matrix<Float>(rows: batch.tokenCount, cols: d, repeating: 0)
             for (k, p) in members.enumerated() {
                 let s = source.members.firstIndex(of: p)!
-                let count = (k + 1 < members.count ? firstSequence[k + 1] : batch.batchSize) - firstSequence[k]
+                let count = (k + 1 < members.count ? firstSequence[k + 1] : batch.sequenceCount) - firstSequence[k]
                 for j in 0..<count {
-                    for t in 0..<batch.length {
-                        let from = source.batch.row(source.firstSequence[s] + j, t), to = batch.row(firstSequence[k] + j, t)
+                    for t in 0..<sequenceLengths[firstSequence[k] + j] {
+                        let from = source.batch.row(sequence: source.firstSequence[s] + j, token: t)
+                        let to = batch.row(sequence: firstSequence[k] + j, token: t)
                         out.elements.replaceSubrange((to * d)..<((to + 1) * d), with: hidden.elements[(from * d)..<((from + 1) * d)])
                     }
                 }
@@ -265,7 +275,7 @@ extension TargetOptimizer {
 
         init(requests: [EditRequest], optimizer o: TargetOptimizer) throws {
             problems = try requests.map { try Problem(request: $0, optimizer: o) }
-            all = ProblemBatch(problems, members: Array(problems.indices), padID: o.padID)
+            all = ProblemBatch(problems, members: Array(problems.indices), padID: o.padID, hiddenSize: o.model.config.hiddenSize)
             active = all
         }
 
@@ -273,7 +283,7 @@ extension TargetOptimizer {
         mutating func begin(base: Matrix<Float>, optimizer o: TargetOptimizer) {
             activeBase = base
             runs = problems.indices.map { p in
-                let h0 = base.row(all.batch.row(all.firstSequence[p], problems[p].lookup[0]))
+                let h0 = base.row(all.batch.row(sequence: all.firstSequence[p], token: problems[p].lookup[0]))
                 return Run(h0: h0, maxNormFactor: Float(o.hparams.clampNormFactor), learningRate: Float(o.hparams.vLearningRate))
             }
         }
@@ -284,7 +294,7 @@ extension TargetOptimizer {
             let d = hidden.cols
             for (k, p) in active.members.enumerated() {
                 for j in 0..<problems[p].prompts.count {
-                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    let row = active.batch.row(sequence: active.firstSequence[k] + j, token: problems[p].lookup[j])
                     for c in 0..<d { hidden.elements[row * d + c] += runs[p].delta[c] }
                 }
             }
@@ -341,13 +351,14 @@ extension TargetOptimizer {
                 let p = active.members[k]
                 var gradient = [Float](repeating: 0, count: d)
                 for j in 0..<problems[p].prompts.count {
-                    let row = active.batch.row(active.firstSequence[k] + j, problems[p].lookup[j])
+                    let row = active.batch.row(sequence: active.firstSequence[k] + j, token: problems[p].lookup[j])
                     for c in 0..<d { gradient[c] += g.elements[row * d + c] }
                 }
                 runs[p].step(gradient: gradient, isFirst: iteration == 0, weightDecay: Float(o.hparams.vWeightDecay))
             }
             if updating.count < active.members.count {
-                let next = ProblemBatch(problems, members: updating.map { active.members[$0] }, padID: o.padID)
+                let next = ProblemBatch(problems, members: updating.map { active.members[$0] }, padID: o.padID,
+                                        hiddenSize: o.model.config.hiddenSize)
                 activeBase = next.gather(from: activeBase, of: active, d: d)
                 active = next
             }

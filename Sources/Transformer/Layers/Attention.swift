@@ -20,6 +20,9 @@ struct AttentionGeometry {
     /// Rows between consecutive sequences in the k/v buffers and the key mask (a KV cache's
     /// capacity); nil means `keyLength`.
     var keyRowsPerSequence: Int? = nil
+    /// Per query `[B·Tq]`, the first key of its sequence within the row (a packed batch, see
+    /// ``TokenBatch/segmentStarts``); nil: key 0.
+    var segmentStarts: [Int]? = nil
 
     var keyStride: Int { keyRowsPerSequence ?? keyLength }
 
@@ -32,13 +35,15 @@ struct AttentionGeometry {
     var keyColumn: Int { queryWidth }
     var valueColumn: Int { queryWidth + keyWidth }
 
-    /// The keys query i of a sequence may attend to, ignoring padding: causal (j ≤ queryOffset + i)
-    /// and, with a sliding window, j > queryOffset + i − slidingWindow; within `0..<keyLength`.
+    /// The keys query i of row b may attend to, ignoring padding: causal (j ≤ queryOffset + i),
+    /// from its sequence's first key (``segmentStarts``) and, with a sliding window,
+    /// j > queryOffset + i − slidingWindow; within `0..<keyLength`.
     @inline(__always)
-    func visibleKeys(query i: Int) -> Range<Int> {
+    func visibleKeys(query i: Int, row b: Int) -> Range<Int> {
         let absolute = queryOffset + i
         let upper = min(absolute + 1, keyLength)
-        let lower = slidingWindow.map { max(absolute - $0 + 1, 0) } ?? 0
+        var lower = slidingWindow.map { max(absolute - $0 + 1, 0) } ?? 0
+        if let segmentStarts { lower = max(lower, segmentStarts[b * queryLength + i]) }
         return lower < upper ? lower..<upper : 0..<0
     }
 }
@@ -70,6 +75,8 @@ enum ScaledDotProductAttention {
                         into output: inout Matrix<Float>, probabilities: inout [Float]?) {
         let tq = g.queryLength, tk = g.keyLength, hd = g.headDim
         precondition(keyMask.count == g.batch * g.keyStride && tk <= g.keyStride)
+        precondition(g.segmentStarts.map { $0.count == g.batch * tq && g.keyStride == tk } ?? true,
+                     "attention: segment starts need one entry per query and no KV cache")
         output.reshape(rows: g.batch * tq, cols: g.queryWidth)
         let keep = probabilities != nil
         if keep && probabilities!.count != g.batch * g.heads * tq * tk {
@@ -140,7 +147,7 @@ enum ScaledDotProductAttention {
     /// Row-wise softmax of the `[Tq, Tk]` scores at `scores[base...]` over the visible keys;
     /// invisible keys get 0.
     ///
-    /// Row i sees keys in `visibleKeys(query: i)` whose mask is true; the exponentials run 16
+    /// Row i sees keys in `visibleKeys(query: i, row: b)` whose mask is true; the exponentials run 16
     /// lanes at a time (`VectorMath`).
     private static func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, batchRow b: Int, keyMask mask: UnsafeBufferPointer<Bool>,
                                       geometry g: AttentionGeometry) {
@@ -149,7 +156,7 @@ enum ScaledDotProductAttention {
         let padded = mask[maskBase..<(maskBase + tk)].contains(false)
         for i in 0..<tq {
             let row = scores + i * tk
-            let keys = g.visibleKeys(query: i)
+            let keys = g.visibleKeys(query: i, row: b)
             if padded {
                 for j in keys where !mask[maskBase + j] { row[j] = -.infinity }
             }

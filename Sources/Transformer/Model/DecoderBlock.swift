@@ -124,7 +124,7 @@ struct DecoderBlock {
         AttentionGeometry(batch: batch.batchSize, queryLength: batch.length, keyLength: batch.length,
                           heads: config.headCount, keyValueHeads: config.keyValueHeadCount,
                           headDim: config.headDimension, scale: 1 / Float(config.headDimension).squareRoot(),
-                          slidingWindow: config.slidingWindow, queryOffset: 0)
+                          slidingWindow: config.slidingWindow, queryOffset: 0, segmentStarts: batch.segmentStarts)
     }
 
     /// Widths of the fused projection: q `H·hd`, k and v `KV·hd` each.

@@ -1,4 +1,6 @@
 /// A padded batch of token sequences: ids, attention mask and position ids, each `[B, T]` row-major.
+/// A packed batch (``init(packing:rowLength:padID:)``) holds several sequences per row, each
+/// attending only to itself.
 public struct TokenBatch: Sendable, Equatable {
     public enum PaddingSide: Sendable { case left, right }
 
@@ -10,6 +12,11 @@ public struct TokenBatch: Sendable, Equatable {
     public var mask: [Bool]
     /// `clamp(cumsum(mask) − 1, 0)`: real tokens are numbered 0, 1, … whatever the padding side.
     public var positions: [Int]
+    /// Per token, the index within its row of the first token of its sequence: a query attends
+    /// only to keys from there on. nil: every row is one sequence (from index 0).
+    public var segmentStarts: [Int]?
+    /// Per sequence of a packed batch, the flat row of its token 0; nil: sequence b is row b.
+    public var sequenceStarts: [Int]?
 
     /// Pads `sequences` to the longest with `padID` on `side`.
     public init(_ sequences: [[Int]], padding side: PaddingSide = .right, padID: Int = 0) {
@@ -58,9 +65,19 @@ public struct TokenBatch: Sendable, Equatable {
     /// Rows of the flattened `[B·T, …]` activations.
     public var tokenCount: Int { batchSize * length }
 
-    /// The flat row of token t of sequence b.
+    /// The flat row of token t of batch row b.
     @inline(__always)
     public func row(_ b: Int, _ t: Int) -> Int { b * length + t }
+
+    /// Sequences in the batch: one per row unless packed.
+    public var sequenceCount: Int { sequenceStarts?.count ?? batchSize }
+
+    /// The flat row of token t of sequence s (the s-th sequence the batch was made from).
+    @inline(__always)
+    public func row(sequence s: Int, token t: Int) -> Int {
+        if let sequenceStarts { return sequenceStarts[s] + t }
+        return s * length + t
+    }
 
     /// Real tokens of sequence b.
     public func realLength(_ b: Int) -> Int {
