@@ -51,6 +51,22 @@ import Transformer
         #expect(hooksMessage(spec)?.contains("logit row -1") == true)
     }
 
+    @Test func aPackedBatchTravelsWithItsSegmentsAndBadSegmentsAreRefused() throws {
+        let packed = TokenBatch(packing: [[1, 2], [3], [4, 5, 6]], rowLength: 3)
+        var spec = try PassSpec.decode(PassSpec(batch: packed, firstBlock: 0).json())
+        // A stage needs the rows and who attends to whom, not where each sequence begins.
+        var expected = packed
+        expected.sequenceStarts = nil
+        #expect(try spec.tokenBatch(config: Self.config) == expected)
+        #expect(expected.segmentStarts == [0, 0, 0, 0, 0, 2])
+        spec.segmentStarts = [0, 0, 0, 0, 0]
+        #expect(Self.message(spec)?.contains("carries 5 segment starts") == true)
+        spec.segmentStarts = [0, 0, 0, 0, 2, 0]   // row 1 index 1 starts at index 2, after itself
+        #expect(Self.message(spec)?.contains("token 4 (index 1 of its row) has the segment start 2, outside 0…1") == true)
+        spec.segmentStarts = [0, 0, -1, 0, 0, 0]
+        #expect(Self.message(spec)?.contains("segment start -1") == true)
+    }
+
     @Test func aBatchWhoseSizesOverflowIsRefused() {
         var spec = Self.spec(ids: [1, 2, 3])
         spec.batchSize = Int.max / 2
