@@ -9,12 +9,15 @@ import Testing
 @Suite struct TargetGroupTests {
     /// Relative to ‖z‖: the products differ only in shape, so z differs only by rounding, which
     /// the 20-odd Adam steps amplify (each step normalises every gradient component).
-    /// How much rounding depends on the BLAS kernels, which differ by CPU:
-    /// - AVX2 machines (OpenBLAS Zen/Haswell kernels): under 1e-5 on every oracle request.
-    /// - An AVX-512 machine (Cooperlake kernels, session 18): 1.17e-5 on llama request 5; every
-    ///   other request stayed under 1e-5.
-    /// The bound is 2e-5, twice the largest seen.
-    static let tolerance: Float = 2e-5
+    /// How much rounding depends on the BLAS kernels, which differ by CPU: OpenBLAS rounds a row
+    /// of a product differently at other row counts, in ways that differ by kernel set
+    /// (`Benchmarks/tools/sgemm-row-invariance.c`). With prompts packed several to a row
+    /// (session 20), on one AVX-512 machine:
+    /// - its own kernels (Cooperlake): largest 1.38e-5 (gpt2 request 0, groups of 1, 2 and all),
+    ///   then 1.18e-5 (llama request 5); every other request under 1e-5;
+    /// - the AVX2 kernels (`OPENBLAS_CORETYPE=Haswell`, as on AVX2 machines): largest 7.5e-6.
+    /// The bound is 3e-5, about twice the largest seen.
+    static let tolerance: Float = 3e-5
 
     /// ‖a − b‖ / ‖a‖.
     static func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
