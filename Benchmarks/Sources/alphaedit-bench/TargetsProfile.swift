@@ -59,11 +59,13 @@ extension AlphaEditBench {
     struct EditTargetsProfileCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "targets-profile",
-            abstract: "Time the target optimisation's forward passes, backward passes and the rest on a prepared workload.")
+            abstract: "Time the target optimisation's forward passes, backward passes and the rest on a prepared workload.",
+            discussion: "With --stage keys, the keys stage's passes instead (compute_ks and the current outputs at every edit layer).")
 
         @OptionGroup var options: BenchOptions
         @Option(name: .long, help: ArgumentHelp("A workload directory written by `edit prepare`.", valueName: "dir")) var workload: String
         @Option(name: .long, help: "The first N requests of the workload (0: all).") var requests = 8
+        @Option(name: .long, help: ArgumentHelp("The stage to time: targets or keys.", valueName: "stage")) var stage = "targets"
         @Option(name: .long, help: "At most this many requests optimised together.") var groupSize = TargetOptimizer.defaultGroupSize
         @Option(name: .long, help: "At most this many padded prompt tokens per group.") var groupTokens = TargetOptimizer.defaultGroupTokens
 
@@ -77,6 +79,20 @@ extension AlphaEditBench {
             let model = try TransformerModel.load(directory: layout.model)
             let tokenizer = try Tokenizer(directory: layout.model)
             let timed = TimedLanguageModel(base: model)
+            guard stage == "targets" || stage == "keys" else {
+                throw ValidationError("--stage \(stage): give targets or keys")
+            }
+            if stage == "keys" {
+                let (_, seconds) = try measureSeconds {
+                    for layer in hparams.layers {
+                        _ = try LocalStages.keysAndOutputs(model: timed, tokenizer: tokenizer, hparams: hparams, templates: templates,
+                                                           events: { _ in }, layer: layer, requests: chosen)
+                    }
+                }
+                print("keys of \(chosen.count) requests at layers \(hparams.layers): \(formatted(seconds, 2)) s")
+                report(timed, seconds: seconds)
+                return
+            }
             let (results, seconds) = try measureSeconds {
                 try LocalStages.targets(chosen, model: timed, tokenizer: tokenizer, hparams: hparams, templates: templates,
                                         maxGroup: groupSize, maxGroupTokens: groupTokens, progress: { _ in })
@@ -86,6 +102,10 @@ extension AlphaEditBench {
             let steps = results.map(\.losses.count).reduce(0, +)
             print("targets of \(chosen.count) requests in \(groups.count) groups (at most \(groupSize) requests, \(groupTokens) tokens): "
                   + "\(formatted(seconds, 2)) s, \(steps) request steps, peak RSS \(ProcessMemory.peakResidentBytes.map { formatted(Double($0) / 1e9, 2) } ?? "?") GB")
+            report(timed, seconds: seconds)
+        }
+
+        func report(_ timed: TimedLanguageModel, seconds: Double) {
             var accounted = 0.0
             for (part, partSeconds, tokens, real) in timed.parts {
                 accounted += partSeconds

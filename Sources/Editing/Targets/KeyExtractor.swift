@@ -7,7 +7,7 @@ public struct KeyExtractor: Sendable {
     public let model: any LanguageModel
     public let tokenizer: Tokenizer
     public let factToken: FactToken
-    /// Sentences per padded forward pass (the official code uses 128).
+    /// Sentences per forward pass (the official code uses 128).
     public var chunkSize = 128
 
     public init(model: any LanguageModel, tokenizer: Tokenizer, factToken: FactToken) {
@@ -28,9 +28,11 @@ public struct KeyExtractor: Sendable {
             let end = min(start + chunkSize, templates.count)
             let sequences = (start..<end).map { tokenizer.encode(fill(templates[$0], with: subjects[$0])) }
             let indices = (start..<end).map { positions.index(template: templates[$0], subject: subjects[$0]) }
-            let batch = TokenBatch(sequences, padding: .right, padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
+            // Packed several to a row (as the target optimisation's prompts), not padded to the longest.
+            let batch = TokenBatch(packing: sequences, hiddenSize: model.config.hiddenSize,
+                                   padID: tokenizer.padTokenID ?? tokenizer.eosTokenID ?? 0)
             // Only the subject rows come back (`[R, width]`; across hosts, not the whole batch).
-            let subjectRows = indices.enumerated().map { batch.row($0.offset, $0.element) }
+            let subjectRows = indices.enumerated().map { batch.row(sequence: $0.offset, token: $0.element) }
             let result = try model.run(batch, hooks: Hooks(capture: [point], stopAfterBlock: point.layerIndex, captureRows: subjectRows))
             let captured = result.captured[point]!
             for i in subjectRows.indices { rows.append(captured.row(i)) }

@@ -43,9 +43,6 @@ public struct TargetOptimizer: Sendable {
     public var klPrompt = "{} is a"
     /// At most this many requests are optimised together (see ``groups(_:maxRequests:maxTokens:)``).
     public static let defaultGroupSize = 8
-    /// Prompts are packed into rows of at most this many tokens (or the longest prompt's), of the
-    /// length ``TokenBatch/cheapestRowLength(packing:maxRowLength:attentionBalance:)`` finds.
-    static let maxPackedRowLength = 256
     /// At most this many padded prompt tokens per group: a pipeline keeps two groups in flight
     /// (``LanguageModel/passesInFlight``), which together stay within the 1024-token activation
     /// micro-batch of the placement's memory model.
@@ -218,9 +215,7 @@ extension TargetOptimizer {
             }
             firstSequence = first
             sequenceLengths = sequences.map(\.count)
-            let rowLength = TokenBatch.cheapestRowLength(packing: sequenceLengths, maxRowLength: TargetOptimizer.maxPackedRowLength,
-                                                         attentionBalance: 6 * Double(hiddenSize))
-            batch = TokenBatch(packing: sequences, rowLength: rowLength, padID: padID)
+            batch = TokenBatch(packing: sequences, hiddenSize: hiddenSize, padID: padID)
             for (k, p) in members.enumerated() {
                 let problem = problems[p]
                 let start = logitRows.count

@@ -33,6 +33,19 @@ extension TokenBatch {
         sequenceStarts = starts
     }
 
+    /// Rows packed by ``init(packing:rowLength:padID:)`` are at most this long, unless one
+    /// sequence is longer.
+    public static let maxPackedRowLength = 256
+
+    /// ``init(packing:rowLength:padID:)`` in rows of the length that costs least for the blocks
+    /// of a model `hiddenSize` wide (``cheapestRowLength(packing:maxRowLength:attentionBalance:)``,
+    /// up to ``maxPackedRowLength``).
+    public init(packing sequences: [[Int]], hiddenSize: Int, padID: Int = 0) {
+        let rowLength = Self.cheapestRowLength(packing: sequences.map(\.count), maxRowLength: Self.maxPackedRowLength,
+                                               attentionBalance: 6 * Double(hiddenSize))
+        self.init(packing: sequences, rowLength: rowLength, padID: padID)
+    }
+
     /// The row length, from the longest sequence to `maxRowLength`, whose packing costs least when
     /// a row of L tokens costs L · (1 + L / `attentionBalance`): a block's dense products grow
     /// with the tokens, its attention over a whole row with L² (for GPT-2's blocks, 24·d² and
