@@ -195,7 +195,7 @@ extension TargetOptimizer {
         var batch: TokenBatch
         /// Per member, its first sequence in the batch.
         var firstSequence: [Int]
-        /// Per sequence, its tokens.
+        /// Per sequence, its token count.
         var sequenceLengths: [Int]
         /// The logit rows: per member its labelled rows (the last n_t real positions of each
         /// rewriting prompt, predicting t[0] … t[n−1]), then its KL row.
