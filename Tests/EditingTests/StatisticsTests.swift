@@ -17,12 +17,17 @@ import Testing
         #expect(Array(large.prefix(10)) == [63229, 7871, 74587, 59445, 71381, 5404, 56721, 41863, 62960, 42424])
     }
 
-    @Test(arguments: OracleFixture.names)
-    func secondMomentMatchesTheOfficialStatistics(oracle name: String) throws {
+    /// An oracle's model, its statistics corpus, and a collector of its edit layers.
+    static func statisticsSetUp(_ name: String) throws -> (OracleFixture, TransformerModel, Corpus, StatisticsCollector) {
         let oracle = try OracleFixture(name)
         let model = try oracle.model()
         let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
-        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        return (oracle, model, corpus, StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers))
+    }
+
+    @Test(arguments: OracleFixture.names)
+    func secondMomentMatchesTheOfficialStatistics(oracle name: String) throws {
+        let (oracle, model, corpus, collector) = try Self.statisticsSetUp(name)
         var statistics = oracle.layers.map {
             LayerStatistics(layer: $0, width: model.config.intermediateSize,
                             provenance: StatisticsProvenance(model: "m", module: "x", corpus: corpus.fingerprint, dtype: "float32"))
@@ -67,10 +72,7 @@ import Testing
     /// on passes with padding.
     @Test(arguments: OracleFixture.names)
     func theLayerByLayerPassAddsWhatOneCapturingPassAdds(oracle name: String) throws {
-        let oracle = try OracleFixture(name)
-        let model = try oracle.model()
-        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
-        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        let (oracle, model, corpus, collector) = try Self.statisticsSetUp(name)
         let provenance = StatisticsProvenance(model: "m", module: "x", corpus: "c", dtype: "float32")
         let order = corpus.sampleOrder(count: 300)
         let passes = Array(collector.passes(corpus: corpus, samples: order[0..<300]).suffix(3))
@@ -93,10 +95,7 @@ import Testing
     /// A local pass adds chunks as packed upper triangles, a cluster's as full matrices: the
     /// totals get the same bits, chunk after chunk.
     @Test func packedChunksAddTheBitsOfFullChunks() throws {
-        let oracle = try OracleFixture("alphaedit-oracle")
-        let model = try oracle.model()
-        let corpus = try Corpus(url: oracle.directory.appendingPathComponent("stats_corpus.txt"))
-        let collector = StatisticsCollector(model: model, tokenizer: try oracle.tokenizer(), layers: oracle.layers)
+        let (oracle, model, corpus, collector) = try Self.statisticsSetUp("alphaedit-oracle")
         let plan = StatisticsPlan(layers: oracle.layers, order: corpus.sampleOrder(count: 120), chunkSamples: 50)
         let provenance = StatisticsProvenance(model: "m", module: "x", corpus: "c", dtype: "float32")
         var full = oracle.layers.map { LayerStatistics(layer: $0, width: model.config.intermediateSize, provenance: provenance) }

@@ -11,7 +11,8 @@ extension TokenBatch {
         precondition(!sequences.isEmpty, "a batch needs at least one sequence")
         let length = max(rowLength, sequences.map(\.count).max() ?? 0)
         precondition(length > 0, "a batch needs at least one token")
-        let (starts, used) = Self.firstFit(sequences.map(\.count), rowLength: length)
+        let lengths = sequences.map(\.count)
+        let (starts, used) = Self.firstFit(lengths, order: Self.longestFirst(lengths), rowLength: length)
         var ids = [Int](repeating: padID, count: used.count * length)
         var mask = [Bool](repeating: false, count: ids.count)
         var positions = [Int](repeating: 0, count: ids.count)
@@ -52,20 +53,25 @@ extension TokenBatch {
     /// 4·L·d multiply-adds per token, so the balance is 6·d). Ties go to the shorter row.
     public static func cheapestRowLength(packing lengths: [Int], maxRowLength: Int, attentionBalance: Double) -> Int {
         let longest = lengths.max() ?? 1
+        let order = longestFirst(lengths)
         var best = longest, bestCost = Double.infinity
         for length in longest...max(longest, maxRowLength) {
-            let rows = Double(firstFit(lengths, rowLength: length).used.count)
+            let rows = Double(firstFit(lengths, order: order, rowLength: length).used.count)
             let cost = rows * Double(length) * (1 + Double(length) / attentionBalance)
             if cost < bestCost { (best, bestCost) = (length, cost) }
         }
         return best
     }
 
-    /// First fit, longest first: each sequence's flat start and the tokens taken in each row.
-    private static func firstFit(_ lengths: [Int], rowLength: Int) -> (starts: [Int], used: [Int]) {
+    /// The sequences' indices, longest first (ties in input order): the order first fit places them in.
+    private static func longestFirst(_ lengths: [Int]) -> [Int] {
+        lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+    }
+
+    /// First fit in `order`: each sequence's flat start and the tokens taken in each row.
+    private static func firstFit(_ lengths: [Int], order: [Int], rowLength: Int) -> (starts: [Int], used: [Int]) {
         var used: [Int] = []
         var starts = [Int](repeating: 0, count: lengths.count)
-        let order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
         for s in order {
             let row = used.firstIndex { $0 + lengths[s] <= rowLength } ?? { used.append(0); return used.count - 1 }()
             starts[s] = row * rowLength + used[row]
